@@ -1,0 +1,24 @@
+//! seatgate: self-hostable SAML 2.0 / SCIM 2.0 single sign-on and per-user seat licensing.
+//! Shared modules compile for the browser (hydrate) and the server (ssr); server-only modules
+//! are gated here, once.
+
+pub mod api;
+pub mod app;
+pub mod model;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod accounts;
+#[cfg(feature = "ssr")]
+pub mod licensing;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,159 @@
+//! `seatgate serve | license issue | license list`.
+
+use clap::Parser;
+use leptos::config::LeptosOptions;
+use seatgate::{
+    licensing,
+    server::{
+        self,
+        clock::Clock,
+        config::{redact_url, Cli, Command, LicenseCommand, ServeArgs},
+        mail::Mailer,
+        secrets::SecretKey,
+        state::{AppState, Settings},
+    },
+    store,
+};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "seatgate=info,tower_http=warn,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::License { db, command } => license(&db.url(), command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(url: &str, data_dir: &std::path::Path) -> anyhow::Result<store::Db> {
+    if !store::is_postgres_url(url) {
+        std::fs::create_dir_all(data_dir)?;
+    }
+    store::connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", redact_url(url)))
+}
+
+async fn license(url: &str, command: LicenseCommand) -> anyhow::Result<()> {
+    let db = connect(url, std::path::Path::new("./data")).await?;
+    let now = Clock::System.now();
+    match command {
+        LicenseCommand::Issue {
+            seats,
+            expires,
+            product,
+        } => {
+            let key = licensing::keys::issue(&db, seats, expires.as_deref(), &product, now).await?;
+            println!("{key}");
+            eprintln!("Issued a {product} subscription key for {seats} seat(s). It is shown only this once; keep it safe.");
+        }
+        LicenseCommand::List => {
+            for line in licensing::keys::list(&db).await? {
+                println!("{line}");
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let url = args.db.url();
+    let db = connect(&url, &args.db.data_dir).await?;
+    let secret = SecretKey::load(
+        std::env::var("SEATGATE_SECRET_KEY").ok().as_deref(),
+        &args.db.data_dir,
+        store::is_postgres_url(&url),
+    )?;
+    let public_url = args.public_url();
+    let mailer = Mailer::new(
+        args.smtp_url.as_deref(),
+        &args.mail_from,
+        args.db.data_dir.join("outbox.log"),
+    )?;
+    let settings = Settings::new(
+        &public_url,
+        args.trusted_proxy.clone(),
+        i64::from(args.session_hours) * 3600,
+        i64::from(args.session_idle_minutes) * 60,
+    );
+    tracing::info!(
+        listen = %args.listen,
+        database = %redact_url(&url),
+        backend = db.backend(),
+        public_url = %public_url,
+        dns_server = ?args.dns_server,
+        mail = %mailer.describe(),
+        smtp = ?args.smtp_url.as_deref().map(redact_url),
+        trusted_proxies = ?args.trusted_proxy,
+        secure_cookies = settings.secure_cookies,
+        session_hours = args.session_hours,
+        session_idle_minutes = args.session_idle_minutes,
+        secret_key = "REDACTED",
+        "effective configuration"
+    );
+    let leptos_options = LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "seatgate".into()))
+        .site_root(args.site_root.clone())
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(args.listen)
+        .build();
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        clock: Clock::System,
+        secret,
+        mailer,
+        settings: Arc::new(settings),
+    };
+    server::spawn_housekeeping(state.clone());
+    let app = server::router(state);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!("listening on http://{}", args.listen);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down gracefully");
+}

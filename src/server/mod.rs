@@ -1,0 +1,104 @@
+//! The HTTP edge: configuration, `AppState`, the router, sessions, request guards, mail, clock.
+
+pub mod clock;
+pub mod config;
+pub mod mail;
+pub mod secrets;
+pub mod security;
+pub mod session;
+pub mod state;
+
+use crate::app::{shell, App};
+use axum::{
+    extract::State, http::StatusCode, middleware::from_fn_with_state, response::IntoResponse,
+    routing::get, Router,
+};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use state::AppState;
+use std::time::Duration;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+/// Largest request body the portal accepts (forms are small).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The whole application as one router; tests drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(server_fn_status))
+        .layer(from_fn_with_state(state.clone(), security::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), security::client_ip))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Server functions answer 500 for errors raised before our code runs (a missing or
+/// undecodable argument). Those are client errors: give them the status the error names.
+async fn server_fn_status(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let is_server_fn =
+        req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/");
+    let res = next.run(req).await;
+    if !is_server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(e) = serde_json::from_slice::<crate::api::ApiError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match tokio::time::timeout(Duration::from_secs(3), state.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout"),
+    }
+}
+
+/// Periodic clean-up of expired sessions and old sign-in failures.
+pub fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = state.clock.now();
+            if let Err(e) = state
+                .db
+                .prune_sessions(now, now - state.settings.session_idle_secs)
+                .await
+            {
+                tracing::warn!(error = %e, "pruning sessions failed");
+            }
+            if let Err(e) = state
+                .db
+                .prune_signin_failures(now - crate::accounts::SIGNIN_WINDOW_SECS)
+                .await
+            {
+                tracing::warn!(error = %e, "pruning sign-in failures failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,54 @@
+//! `AppState`: what every handler and server function can reach.
+
+use super::{clock::Clock, mail::Mailer, secrets::SecretKey};
+use crate::store::Db;
+use ipnet::IpNet;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub clock: Clock,
+    pub secret: SecretKey,
+    pub mailer: Mailer,
+    pub settings: Arc<Settings>,
+}
+
+/// Effective settings derived from the command line once at start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Base URL without a trailing slash, e.g. `https://seatgate.example.com`.
+    pub public_url: String,
+    /// `scheme://host[:port]` of the public URL, compared with `Origin`.
+    pub public_origin: String,
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub session_secs: i64,
+    pub session_idle_secs: i64,
+}
+
+impl Settings {
+    pub fn new(
+        public_url: &url::Url,
+        trusted_proxies: Vec<IpNet>,
+        session_secs: i64,
+        session_idle_secs: i64,
+    ) -> Self {
+        let base = public_url.as_str().trim_end_matches('/').to_string();
+        Settings {
+            public_origin: public_url.origin().ascii_serialization(),
+            secure_cookies: public_url.scheme() == "https",
+            public_url: base,
+            trusted_proxies,
+            session_secs,
+            session_idle_secs,
+        }
+    }
+
+    /// An absolute link into the portal for mail.
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.public_url, path_and_query)
+    }
+}

@@ -1,0 +1,118 @@
+//! `business_accounts` and `memberships`: organisations and who belongs to them.
+
+use super::{new_id, with_pool, Db, StoreError, StoreResult};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BusinessRow {
+    pub id: String,
+    pub name: String,
+    pub country: String,
+    pub address: String,
+    pub phone: String,
+    pub created_at: i64,
+}
+
+/// Organisation details as entered in a form.
+#[derive(Clone, Debug, Default)]
+pub struct OrgDetails {
+    pub name: String,
+    pub country: String,
+    pub address: String,
+    pub phone: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MembershipRow {
+    pub business_id: String,
+    pub business_name: String,
+    pub role: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MemberRow {
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub last_sign_in_at: Option<i64>,
+}
+
+impl Db {
+    pub async fn business(&self, id: &str) -> StoreResult<BusinessRow> {
+        with_pool!(self, |p| sqlx::query_as::<_, BusinessRow>(
+            "select id, name, country, address, phone, created_at from business_accounts where id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn update_business(&self, id: &str, d: &OrgDetails) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+            "update business_accounts set name = $2, country = $3, address = $4, phone = $5 where id = $1"
+        )
+        .bind(id)
+        .bind(&d.name)
+        .bind(&d.country)
+        .bind(&d.address)
+        .bind(&d.phone)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The business account a user belongs to, if any.
+    pub async fn membership_of(&self, user_id: &str) -> StoreResult<Option<MembershipRow>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, MembershipRow>(
+            "select m.business_id, b.name as business_name, m.role, m.status \
+             from memberships m join business_accounts b on b.id = m.business_id where m.user_id = $1"
+        )
+        .bind(user_id)
+        .fetch_optional(p)
+        .await
+        })?)
+    }
+
+    pub async fn members(&self, business_id: &str) -> StoreResult<Vec<MemberRow>> {
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, MemberRow>(
+            "select u.email, m.role, m.status, u.last_sign_in_at \
+             from memberships m join users u on u.id = m.user_id \
+             where m.business_id = $1 order by m.created_at, u.email_lc"
+        )
+        .bind(business_id)
+        .fetch_all(p)
+        .await)?)
+    }
+
+    /// Adds a user to a business; `Conflict` when they already belong to one.
+    pub async fn add_member(
+        &self,
+        business_id: &str,
+        user_id: &str,
+        role: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+            "insert into memberships (business_id, user_id, role, status, created_at) values ($1, $2, $3, 'active', $4)"
+        )
+        .bind(business_id)
+        .bind(user_id)
+        .bind(role)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn new_business_id() -> String {
+        new_id()
+    }
+}

@@ -1,0 +1,292 @@
+//! Register Key, Business Profile (General, Users, Licenses), invitations, IdP Integration.
+
+use super::forms::{field_error, form_error, ok_message, Field, FormError, Notice};
+use super::layout::{PageTitle, RequireUser};
+use crate::api::{
+    get_business_general, get_business_users, get_idp_integration, get_invitation, get_licenses,
+    AcceptInvitation, InviteUser, RegisterKey, UpdateBusinessGeneral,
+};
+use crate::model::{Me, Subscription};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn RegisterKeyPage() -> impl IntoView {
+    view! { <RequireUser children=|me| view! { <RegisterKeyForm me=me/> }/> }
+}
+
+#[component]
+fn RegisterKeyForm(me: Me) -> impl IntoView {
+    let action = ServerAction::<RegisterKey>::new();
+    let value = action.value();
+    let new_business = me.business.is_none();
+    let done = Signal::derive(move || {
+        value.with(|v| {
+            v.as_ref().and_then(|r| r.as_ref().ok()).map(|r| {
+                if r.created_business {
+                    format!(
+                        "Key registered. Your business account {} is ready.",
+                        r.business_name
+                    )
+                } else {
+                    format!("Key registered to {}.", r.business_name)
+                }
+            })
+        })
+    });
+    view! {
+        <section class="card max-w-xl">
+            <PageTitle title="Register Key"/>
+            <Notice message=done/>
+            <Show when=move || done.get().is_some()>
+                <p class="mb-4"><a href="/profile/business/licenses" class="underline">"See your licenses"</a></p>
+            </Show>
+            <FormError message=form_error(value)/>
+            <ActionForm action=action>
+                <Field label="License key" name="key" autocomplete="off" required=true
+                    hint="25 letters and digits, for example ABCDE-FGHJK-MNPQR-STVWX-YZ012" error=field_error(value, "key")/>
+                <Field label="Subscription name (optional)" name="display_name" error=field_error(value, "display_name")/>
+                {new_business.then(|| view! {
+                    <fieldset class="border border-slate-200 rounded p-4 mb-4">
+                        <legend class="px-1 font-medium">"Your organisation"</legend>
+                        <p class="text-sm text-slate-600 mb-3">
+                            "You do not belong to a business account yet: registering this key creates one, with you as its admin."
+                        </p>
+                        <Field label="Organisation name" name="org_name" autocomplete="organization" required=true error=field_error(value, "org_name")/>
+                        <Field label="Country" name="org_country" autocomplete="country-name" error=field_error(value, "org_country")/>
+                        <Field label="Address" name="org_address" autocomplete="street-address" error=field_error(value, "org_address")/>
+                        <Field label="Phone" name="org_phone" kind="tel" autocomplete="tel" error=field_error(value, "org_phone")/>
+                    </fieldset>
+                })}
+                <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Register Key"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn GeneralPage() -> impl IntoView {
+    let action = ServerAction::<UpdateBusinessGeneral>::new();
+    let value = action.value();
+    let data = Resource::new(move || action.version().get(), |_| get_business_general());
+    view! {
+        <RequireUser children=move |_me| view! {
+            <section class="card max-w-xl">
+                <PageTitle title="General"/>
+                <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(g) if g.can_edit => view! {
+                                <Notice message=Signal::derive(move || value.with(|v| matches!(v, Some(Ok(()))).then(|| "Saved.".to_string())))/>
+                                <FormError message=form_error(value)/>
+                                <ActionForm action=action>
+                                    <Field label="Organisation name" name="org_name" value=g.name required=true error=field_error(value, "org_name")/>
+                                    <Field label="Country" name="org_country" value=g.country error=field_error(value, "org_country")/>
+                                    <Field label="Address" name="org_address" value=g.address error=field_error(value, "org_address")/>
+                                    <Field label="Phone" name="org_phone" kind="tel" value=g.phone error=field_error(value, "org_phone")/>
+                                    <button type="submit" class="btn-primary">"Save"</button>
+                                </ActionForm>
+                                <p class="text-sm text-slate-500 mt-4">{format!("Business account created {}", g.created)}</p>
+                            }.into_any(),
+                            Ok(g) => view! {
+                                <dl class="grid grid-cols-3 gap-2">
+                                    <dt class="font-medium">"Organisation name"</dt><dd class="col-span-2">{g.name}</dd>
+                                    <dt class="font-medium">"Country"</dt><dd class="col-span-2">{g.country}</dd>
+                                    <dt class="font-medium">"Address"</dt><dd class="col-span-2">{g.address}</dd>
+                                    <dt class="font-medium">"Phone"</dt><dd class="col-span-2">{g.phone}</dd>
+                                </dl>
+                            }.into_any(),
+                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        }/>
+    }
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let invite = ServerAction::<InviteUser>::new();
+    let value = invite.value();
+    let data = Resource::new(move || invite.version().get(), |_| get_business_users());
+    view! {
+        <RequireUser children=move |_me| view! {
+            <section>
+                <PageTitle title="Users"/>
+                <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(u) => view! {
+                                <div class="card mb-6">
+                                    <table class="w-full text-left" aria-label="Members">
+                                        <thead><tr><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in"</th></tr></thead>
+                                        <tbody>
+                                            {u.members.into_iter().map(|m| view! {
+                                                <tr>
+                                                    <td>{m.email}</td>
+                                                    <td>{m.role.label()}</td>
+                                                    <td>{m.status}</td>
+                                                    <td>{m.last_sign_in.unwrap_or_else(|| "never".into())}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                {(!u.invitations.is_empty()).then(|| view! {
+                                    <div class="card mb-6">
+                                        <h2 class="text-lg font-semibold mb-2">"Pending invitations"</h2>
+                                        <table class="w-full text-left" aria-label="Pending invitations">
+                                            <thead><tr><th>"Email"</th><th>"Role"</th><th>"Invited"</th><th>"Expires"</th></tr></thead>
+                                            <tbody>
+                                                {u.invitations.into_iter().map(|i| view! {
+                                                    <tr><td>{i.email}</td><td>{i.role.label()}</td><td>{i.invited}</td><td>{i.expires}</td></tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                })}
+                                {u.can_invite.then(|| view! {
+                                    <div class="card max-w-xl">
+                                        <h2 class="text-lg font-semibold mb-2">"Invite a user"</h2>
+                                        <Notice message=ok_message(value)/>
+                                        <FormError message=form_error(value)/>
+                                        <ActionForm action=invite>
+                                            <Field label="Email of the person to invite" name="email" kind="email" required=true error=field_error(value, "email")/>
+                                            <div class="mb-4">
+                                                <label for="field-role" class="block text-sm font-medium text-slate-700 mb-1">"Role"</label>
+                                                <select id="field-role" name="role" class="input">
+                                                    <option value="user" selected>"User"</option>
+                                                    <option value="admin">"Admin"</option>
+                                                </select>
+                                                <p class="field-error" role="alert">{move || field_error(value, "role").get()}</p>
+                                            </div>
+                                            <button type="submit" class="btn-primary" disabled=move || invite.pending().get()>"Invite User"</button>
+                                        </ActionForm>
+                                    </div>
+                                })}
+                            }.into_any(),
+                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        }/>
+    }
+}
+
+#[component]
+pub fn LicensesPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_licenses());
+    view! {
+        <RequireUser children=move |_me| view! {
+            <section>
+                <PageTitle title="Licenses"/>
+                <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(subs) if subs.is_empty() => view! { <p>"No license keys are registered yet."</p> }.into_any(),
+                            Ok(subs) => view! {
+                                <div class="card">
+                                    <table class="w-full text-left" aria-label="Subscriptions">
+                                        <thead><tr><th>"Subscription"</th><th>"Product"</th><th>"Key"</th><th>"Seats used"</th><th>"Expires"</th></tr></thead>
+                                        <tbody>{subs.into_iter().map(subscription_row).collect_view()}</tbody>
+                                    </table>
+                                </div>
+                            }.into_any(),
+                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        }/>
+    }
+}
+
+fn subscription_row(s: Subscription) -> impl IntoView {
+    let expires = match (&s.expires, s.expired) {
+        (Some(d), true) => format!("expired {d}"),
+        (Some(d), false) => d.clone(),
+        (None, _) => "never".to_string(),
+    };
+    view! {
+        <tr>
+            <td>{s.display_name}</td>
+            <td>{s.product}</td>
+            <td class="font-mono">{s.key_hint}</td>
+            <td>{format!("{} / {}", s.seats_used, s.seats_total)}</td>
+            <td>{expires}</td>
+        </tr>
+    }
+}
+
+#[component]
+pub fn AcceptInvitationPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let invitation = Resource::new(token, get_invitation);
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let value = accept.value();
+    view! {
+        <section class="card max-w-xl">
+            <PageTitle title="Invitation"/>
+            <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+                {move || Suspend::new(async move {
+                    let me = super::use_me().await;
+                    match invitation.await {
+                        Ok(inv) => {
+                            let signed_in = matches!(me, Ok(Some(_)));
+                            let next = super::layout::urlencode(&format!("/invitations/accept?token={}", token()));
+                            view! {
+                                <p class="mb-4">{format!("You are invited to join the business account {} as {}.", inv.business_name, inv.role.label())}</p>
+                                <p class="mb-4">{format!("The invitation is for {}.", inv.email)}</p>
+                                {if signed_in {
+                                    view! {
+                                        <FormError message=form_error(value)/>
+                                        <ActionForm action=accept>
+                                            <input type="hidden" name="token" value=token()/>
+                                            <button type="submit" class="btn-primary">"Accept Invitation"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <p>"To accept, "
+                                            <a class="underline" href=format!("/signin?next={next}")>"Sign In"</a>
+                                            " or "<a class="underline" href="/signup">"Sign Up"</a>
+                                            " with this address, then open the link again."</p>
+                                    }.into_any()
+                                }}
+                            }.into_any()
+                        }
+                        Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn IdpIntegrationPage() -> impl IntoView {
+    let access = Resource::new(|| (), |_| get_idp_integration());
+    view! {
+        <RequireUser children=move |_me| view! {
+            <section>
+                <PageTitle title="IdP Integration"/>
+                <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
+                    {move || Suspend::new(async move {
+                        match access.await {
+                            Ok(name) => view! {
+                                <div class="card max-w-2xl">
+                                    <p class="mb-3">{format!("Connect the identity provider of {name} so your employees activate the desktop app by single sign-on.")}</p>
+                                    <p class="text-slate-600">"The seven-step configurator (domains, enterprise app, group mapping, SAML, SCIM, users, backup login) is being built and will appear here."</p>
+                                </div>
+                            }.into_any(),
+                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        }/>
+    }
+}
