@@ -197,12 +197,17 @@ pub async fn register_key(
                 &org,
             )
             .await?;
-            // show the business workspace right away
+            // show the business workspace and its licenses right away
             state
                 .db
                 .set_session_workspace(&s.token_hash, "business")
                 .await
                 .map_err(crate::accounts::internal)?;
+            leptos_axum::redirect(if r.created_business {
+                "/profile/business/licenses?registered=new"
+            } else {
+                "/profile/business/licenses?registered=1"
+            });
             Ok(r)
         }
         .await,

@@ -70,16 +70,15 @@ impl Db {
         if let Some((user_id,)) = claimed {
             return Ok(Ok(user_id));
         }
-        let row: Option<(Option<i64>, i64)> =
-            with_pool!(self, |p| {
-                sqlx::query_as(
+        let row: Option<(Option<i64>, i64)> = with_pool!(self, |p| {
+            sqlx::query_as(
             "select used_at, expires_at from email_tokens where token_hash = $1 and purpose = $2"
         )
         .bind(token_hash)
         .bind(purpose.as_str())
         .fetch_optional(p)
         .await
-            })?;
+        })?;
         Ok(Err(match row {
             None => TokenState::Unknown,
             Some((Some(_), _)) => TokenState::Used,

@@ -4,6 +4,7 @@ use super::forms::{field_error, form_error, ok_message, Field, FormError, Notice
 use super::layout::PageTitle;
 use crate::api::{verify_email, ForgotPassword, ResetPassword, Signin, Signup};
 use crate::model::validate::MIN_PASSWORD_LEN;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
@@ -95,11 +96,11 @@ pub fn VerifyEmailPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"Checking the link\u{2026}"</p> }>
                 {move || Suspend::new(async move {
                     match result.await {
-                        Ok(email) => view! {
+                        Ok(email) => Either::Left(view! {
                             <div class="alert-ok" role="status">{format!("Thank you: {email} is verified.")}</div>
                             <p><A href="/dashboard">"Continue to the dashboard"</A></p>
-                        }.into_any(),
-                        Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                        }),
+                        Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                     }
                 })}
             </Suspense>

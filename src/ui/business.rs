@@ -7,6 +7,7 @@ use crate::api::{
     AcceptInvitation, InviteUser, RegisterKey, UpdateBusinessGeneral,
 };
 use crate::model::{Me, Subscription};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -20,27 +21,9 @@ fn RegisterKeyForm(me: Me) -> impl IntoView {
     let action = ServerAction::<RegisterKey>::new();
     let value = action.value();
     let new_business = me.business.is_none();
-    let done = Signal::derive(move || {
-        value.with(|v| {
-            v.as_ref().and_then(|r| r.as_ref().ok()).map(|r| {
-                if r.created_business {
-                    format!(
-                        "Key registered. Your business account {} is ready.",
-                        r.business_name
-                    )
-                } else {
-                    format!("Key registered to {}.", r.business_name)
-                }
-            })
-        })
-    });
     view! {
         <section class="card max-w-xl">
             <PageTitle title="Register Key"/>
-            <Notice message=done/>
-            <Show when=move || done.get().is_some()>
-                <p class="mb-4"><a href="/profile/business/licenses" class="underline">"See your licenses"</a></p>
-            </Show>
             <FormError message=form_error(value)/>
             <ActionForm action=action>
                 <Field label="License key" name="key" autocomplete="off" required=true
@@ -76,7 +59,7 @@ pub fn GeneralPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
-                            Ok(g) if g.can_edit => view! {
+                            Ok(g) if g.can_edit => EitherOf3::A(view! {
                                 <Notice message=Signal::derive(move || value.with(|v| matches!(v, Some(Ok(()))).then(|| "Saved.".to_string())))/>
                                 <FormError message=form_error(value)/>
                                 <ActionForm action=action>
@@ -87,16 +70,16 @@ pub fn GeneralPage() -> impl IntoView {
                                     <button type="submit" class="btn-primary">"Save"</button>
                                 </ActionForm>
                                 <p class="text-sm text-slate-500 mt-4">{format!("Business account created {}", g.created)}</p>
-                            }.into_any(),
-                            Ok(g) => view! {
+                            }),
+                            Ok(g) => EitherOf3::B(view! {
                                 <dl class="grid grid-cols-3 gap-2">
                                     <dt class="font-medium">"Organisation name"</dt><dd class="col-span-2">{g.name}</dd>
                                     <dt class="font-medium">"Country"</dt><dd class="col-span-2">{g.country}</dd>
                                     <dt class="font-medium">"Address"</dt><dd class="col-span-2">{g.address}</dd>
                                     <dt class="font-medium">"Phone"</dt><dd class="col-span-2">{g.phone}</dd>
                                 </dl>
-                            }.into_any(),
-                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                            }),
+                            Err(e) => EitherOf3::C(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
                     })}
                 </Suspense>
@@ -117,7 +100,7 @@ pub fn UsersPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
-                            Ok(u) => view! {
+                            Ok(u) => Either::Left(view! {
                                 <div class="card mb-6">
                                     <table class="w-full text-left" aria-label="Members">
                                         <thead><tr><th>"Email"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in"</th></tr></thead>
@@ -165,8 +148,8 @@ pub fn UsersPage() -> impl IntoView {
                                         </ActionForm>
                                     </div>
                                 })}
-                            }.into_any(),
-                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                            }),
+                            Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
                     })}
                 </Suspense>
@@ -178,23 +161,34 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 pub fn LicensesPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_licenses());
+    let query = use_query_map();
+    let registered = Signal::derive(move || {
+        query.read().get("registered").map(|r| {
+            if r == "new" {
+                "Key registered. Your business account is ready, and you are its admin.".to_string()
+            } else {
+                "Key registered.".to_string()
+            }
+        })
+    });
     view! {
         <RequireUser children=move |_me| view! {
             <section>
                 <PageTitle title="Licenses"/>
+                <Notice message=registered/>
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
-                            Ok(subs) if subs.is_empty() => view! { <p>"No license keys are registered yet."</p> }.into_any(),
-                            Ok(subs) => view! {
+                            Ok(subs) if subs.is_empty() => EitherOf3::A(view! { <p>"No license keys are registered yet."</p> }),
+                            Ok(subs) => EitherOf3::B(view! {
                                 <div class="card">
                                     <table class="w-full text-left" aria-label="Subscriptions">
                                         <thead><tr><th>"Subscription"</th><th>"Product"</th><th>"Key"</th><th>"Seats used"</th><th>"Expires"</th></tr></thead>
                                         <tbody>{subs.into_iter().map(subscription_row).collect_view()}</tbody>
                                     </table>
                                 </div>
-                            }.into_any(),
-                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                            }),
+                            Err(e) => EitherOf3::C(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
                     })}
                 </Suspense>
@@ -237,28 +231,28 @@ pub fn AcceptInvitationPage() -> impl IntoView {
                         Ok(inv) => {
                             let signed_in = matches!(me, Ok(Some(_)));
                             let next = super::layout::urlencode(&format!("/invitations/accept?token={}", token()));
-                            view! {
+                            Either::Left(view! {
                                 <p class="mb-4">{format!("You are invited to join the business account {} as {}.", inv.business_name, inv.role.label())}</p>
                                 <p class="mb-4">{format!("The invitation is for {}.", inv.email)}</p>
                                 {if signed_in {
-                                    view! {
+                                    Either::Left(view! {
                                         <FormError message=form_error(value)/>
                                         <ActionForm action=accept>
                                             <input type="hidden" name="token" value=token()/>
                                             <button type="submit" class="btn-primary">"Accept Invitation"</button>
                                         </ActionForm>
-                                    }.into_any()
+                                    })
                                 } else {
-                                    view! {
+                                    Either::Right(view! {
                                         <p>"To accept, "
                                             <a class="underline" href=format!("/signin?next={next}")>"Sign In"</a>
                                             " or "<a class="underline" href="/signup">"Sign Up"</a>
                                             " with this address, then open the link again."</p>
-                                    }.into_any()
+                                    })
                                 }}
-                            }.into_any()
+                            })
                         }
-                        Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                        Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                     }
                 })}
             </Suspense>
@@ -276,13 +270,13 @@ pub fn IdpIntegrationPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match access.await {
-                            Ok(name) => view! {
+                            Ok(name) => Either::Left(view! {
                                 <div class="card max-w-2xl">
                                     <p class="mb-3">{format!("Connect the identity provider of {name} so your employees activate the desktop app by single sign-on.")}</p>
                                     <p class="text-slate-600">"The seven-step configurator (domains, enterprise app, group mapping, SAML, SCIM, users, backup login) is being built and will appear here."</p>
                                 </div>
-                            }.into_any(),
-                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                            }),
+                            Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
                     })}
                 </Suspense>

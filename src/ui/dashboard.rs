@@ -4,6 +4,7 @@ use super::forms::{ok_message, Notice};
 use super::layout::{PageTitle, RequireUser};
 use crate::api::{ResendVerification, SwitchWorkspace};
 use crate::model::{Me, Workspace};
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -45,7 +46,7 @@ fn Dashboard(me: Me) -> impl IntoView {
                 </ActionForm>
             </div>
             {match (workspace, business) {
-                (Workspace::Business, Some(b)) => view! {
+                (Workspace::Business, Some(b)) => EitherOf3::A(view! {
                     <div class="card" data-testid="business-workspace">
                         <h2 class="text-lg font-semibold mb-2">{format!("Business account: {}", b.name)}</h2>
                         <p class="mb-3">{format!("Your role: {}", b.role.label())}</p>
@@ -55,21 +56,21 @@ fn Dashboard(me: Me) -> impl IntoView {
                             <li><A href="/profile/business/licenses">"Licenses"</A>" \u{2014} subscriptions and seats"</li>
                         </ul>
                     </div>
-                }.into_any(),
-                (_, Some(b)) => view! {
+                }),
+                (_, Some(b)) => EitherOf3::B(view! {
                     <div class="card">
                         <h2 class="text-lg font-semibold mb-2">"Personal workspace"</h2>
                         <p>{format!("Signed in as {}. You also belong to the business account {}.", me.email, b.name)}</p>
                     </div>
-                }.into_any(),
-                (_, None) => view! {
+                }),
+                (_, None) => EitherOf3::C(view! {
                     <div class="card">
                         <h2 class="text-lg font-semibold mb-2">"Personal workspace"</h2>
                         <p class="mb-3">{format!("Signed in as {}.", me.email)}</p>
                         <p>"Have a per-user license key for your organisation? "
                             <A href="/register-key">"Register Key"</A>" to create your business account."</p>
                     </div>
-                }.into_any(),
+                }),
             }}
         </section>
     }

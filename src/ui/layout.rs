@@ -2,6 +2,7 @@
 
 use super::use_me;
 use crate::{api::Signout, model::Me};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
@@ -17,11 +18,11 @@ pub fn Header() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match me.await {
-                            Ok(Some(me)) => view! { <SignedInMenu me=me signout=signout/> }.into_any(),
-                            _ => view! {
+                            Ok(Some(me)) => Either::Left(view! { <SignedInMenu me=me signout=signout/> }),
+                            _ => Either::Right(view! {
                                 <A href="/signin" attr:class="nav-link">"Sign In"</A>
                                 <A href="/signup" attr:class="nav-link">"Sign Up"</A>
-                            }.into_any(),
+                            }),
                         }
                     })}
                 </Transition>
@@ -69,13 +70,13 @@ where
                     let children = children.clone();
                     Suspend::new(async move {
                         match me.await {
-                            Ok(Some(me)) => children(me).into_any(),
+                            Ok(Some(me)) => EitherOf3::A(children(me)),
                             Ok(None) => {
                                 let next = location.pathname.get_untracked();
                                 let path = format!("/signin?next={}", urlencode(&next));
-                                view! { <Redirect path=path/> }.into_any()
+                                EitherOf3::B(view! { <Redirect path=path/> })
                             }
-                            Err(e) => view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any(),
+                            Err(e) => EitherOf3::C(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
                     })
                 }

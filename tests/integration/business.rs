@@ -30,6 +30,10 @@ async fn registering_a_key_creates_the_business_account(b: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["business_name"], "Acme Corp");
     assert_eq!(r.json()["created_business"], true);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/profile/business/licenses?registered=new")
+    );
 
     let me = c.call("me", &[]).await.json();
     assert_eq!(me["business"]["name"], "Acme Corp");

@@ -1,0 +1,59 @@
+import { defineConfig, devices } from "@playwright/test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+// A throw-away data folder (SQLite database, secret key) for this run, shared with the workers.
+process.env.SEATGATE_E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), "seatgate-e2e-"));
+const PORT = Number(process.env.SEATGATE_E2E_PORT ?? 3100);
+const SMTP = Number(process.env.MAILSINK_SMTP_PORT ?? 2525);
+const MAIL_HTTP = Number(process.env.MAILSINK_HTTP_PORT ?? 2580);
+const BASE = `http://127.0.0.1:${PORT}`;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  workers: 1,
+  reporter: "list",
+  globalTeardown: "./support/teardown.ts",
+  use: {
+    baseURL: BASE,
+    trace: "retain-on-failure",
+    ...devices["Desktop Chrome"],
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-quic",
+      ],
+    },
+  },
+  webServer: [
+    {
+      command: "node support/mailsink.mjs",
+      url: `http://127.0.0.1:${MAIL_HTTP}/health`,
+      env: { MAILSINK_SMTP_PORT: String(SMTP), MAILSINK_HTTP_PORT: String(MAIL_HTTP) },
+      reuseExistingServer: false,
+    },
+    {
+      command: "./target/release/seatgate serve",
+      cwd: "..",
+      url: `${BASE}/readyz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      env: {
+        SEATGATE_LISTEN: `127.0.0.1:${PORT}`,
+        SEATGATE_DATA_DIR: process.env.SEATGATE_E2E_DATA!,
+        SEATGATE_PUBLIC_URL: BASE,
+        SEATGATE_SMTP_URL: `smtp://127.0.0.1:${SMTP}`,
+        LEPTOS_SITE_ROOT: "target/site",
+        RUST_LOG: "seatgate=info",
+      },
+    },
+  ],
+});
