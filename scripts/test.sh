@@ -17,6 +17,7 @@ source target/setup.env
 section "format and lints"
 cargo fmt --check
 cargo clippy --features ssr --all-targets -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
 # PostgreSQL for the integration tests: TEST_DATABASE_URL, else the local server on
 # 127.0.0.1:5432, else a private throw-away cluster from the installed binaries.
@@ -49,7 +50,7 @@ cargo test --features ssr
 
 section "release build: server and WebAssembly browser half"
 cargo leptos build --release
-./scripts/check-size.sh
+./scripts/bench-footprint.sh
 
 section "end-to-end tests (Playwright, Debian Chromium)"
 (cd end2end && npx playwright test)

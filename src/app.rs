@@ -15,7 +15,6 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    hooks::use_location,
     path, SsrMode,
 };
 
@@ -30,7 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <leptos_meta::MetaTags/>
             </head>
             <body class="bg-slate-50 text-slate-900 min-h-screen">
@@ -54,9 +53,8 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Frame() -> impl IntoView {
-    let location = use_location();
-    // Reloaded on every navigation, so sign-in, sign-out and registrations show at once.
-    let me = Resource::new(move || location.pathname.get(), |_| get_me());
+    // Pages render on the server (their forms are islands): the user is loaded once per page.
+    let me = Resource::new(|| (), |_| get_me());
     provide_context(MeResource(me));
     let ssr = SsrMode::Async;
     view! {

@@ -20,7 +20,7 @@ pub mod store;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
     // lets browser tests (and curious admins) see that the WebAssembly half has taken over
     if let Some(root) = web_sys::window()
         .and_then(|w| w.document())

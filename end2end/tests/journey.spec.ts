@@ -54,10 +54,10 @@ test("an admin signs up, registers a key, invites a colleague who joins the busi
   await page.getByLabel("Email of the person to invite").fill(colleague);
   await page.getByLabel("Role").selectOption("user");
   await page.getByRole("button", { name: "Invite User" }).click();
-  await expect(page.getByText(`Invitation sent to ${colleague}.`)).toBeVisible();
+  await expect(page.getByText("Invitation sent.")).toBeVisible();
   await expect(page.getByRole("table", { name: "Pending invitations" })).toContainText(colleague);
   await page.getByRole("button", { name: "Sign Out" }).click();
-  await expect(page.getByRole("link", { name: "Sign In" })).toBeVisible();
+  await expect(page.getByRole("navigation").getByRole("link", { name: "Sign In" })).toBeVisible();
 
   // the colleague signs up, follows the invitation link and sees the account
   await signUp(page, colleague);

@@ -243,7 +243,9 @@ pub async fn update_business_general(
                 address: org_address.unwrap_or_default(),
                 phone: org_phone.unwrap_or_default(),
             };
-            crate::accounts::business::update_general(&state, &s.user, &org).await
+            crate::accounts::business::update_general(&state, &s.user, &org).await?;
+            leptos_axum::redirect("/profile/business/general?saved=1");
+            Ok(())
         }
         .await,
     )
@@ -268,6 +270,7 @@ pub async fn invite_user(email: String, role: String) -> Result<String, ApiError
             let state = ctx::state()?;
             let s = ctx::require_user(&state).await?;
             crate::accounts::business::invite(&state, &s.user, &email, &role).await?;
+            leptos_axum::redirect("/profile/business/users?invited=1");
             Ok(format!("Invitation sent to {}.", email.trim()))
         }
         .await,

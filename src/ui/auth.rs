@@ -1,4 +1,5 @@
-//! Sign up, sign in, email verification and password reset pages.
+//! Sign up, sign in, email verification and password reset pages. The pages render on the
+//! server; their forms are islands, hydrated in the browser.
 
 use super::forms::{field_error, form_error, ok_message, Field, FormError, Notice};
 use super::layout::PageTitle;
@@ -10,76 +11,90 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let action = ServerAction::<Signup>::new();
-    let value = action.value();
-    let show = RwSignal::new(false);
-    let typed = RwSignal::new(0usize);
-    let kind = move || if show.get() { "text" } else { "password" };
     view! {
         <section class="card max-w-md">
             <PageTitle title="Sign Up"/>
             <div class="alert-warn" role="note">
                 "Do not reuse your corporate (identity provider) password here. Choose a password for this portal only."
             </div>
-            <ActionForm action=action>
-                <FormError message=form_error(value)/>
-                <Field label="Email" name="email" kind="email" autocomplete="email" required=true error=field_error(value, "email")/>
-                <div class="mb-4">
-                    <label for="field-password" class="block text-sm font-medium text-slate-700 mb-1">"Password"</label>
-                    <div class="flex gap-2">
-                        <input id="field-password" name="password" type=kind autocomplete="new-password" required
-                            class="input" on:input=move |ev| typed.set(event_target_value(&ev).chars().count())
-                            aria-describedby="password-hint field-password-error"/>
-                        <button type="button" class="btn-secondary whitespace-nowrap"
-                            aria-pressed=move || show.get().to_string()
-                            on:click=move |_| show.update(|s| *s = !*s)>
-                            {move || if show.get() { "Hide password" } else { "Show password" }}
-                        </button>
-                    </div>
-                    <p id="password-hint" class="text-xs text-slate-500 mt-1" data-testid="password-hint">
-                        {move || {
-                            let n = typed.get();
-                            if n >= MIN_PASSWORD_LEN {
-                                format!("{n} characters \u{2714}")
-                            } else {
-                                format!("{n} of at least {MIN_PASSWORD_LEN} characters")
-                            }
-                        }}
-                    </p>
-                    <p id="field-password-error" class="field-error" role="alert">{move || field_error(value, "password").get()}</p>
-                </div>
-                <Field label="Confirm password" name="password_confirm" kind="password" autocomplete="new-password" required=true
-                    error=field_error(value, "password_confirm")/>
-                <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Sign Up"</button>
-            </ActionForm>
+            <SignUpForm/>
             <p class="mt-4 text-sm">"Already have an account? "<A href="/signin">"Sign In"</A></p>
         </section>
     }
 }
 
+#[island]
+fn SignUpForm() -> impl IntoView {
+    let action = ServerAction::<Signup>::new();
+    let value = action.value();
+    let show = RwSignal::new(false);
+    let typed = RwSignal::new(0usize);
+    let kind = move || if show.get() { "text" } else { "password" };
+    view! {
+        <ActionForm action=action>
+            <FormError message=form_error(value)/>
+            <Field label="Email" name="email" kind="email" autocomplete="email" required=true error=field_error(value, "email")/>
+            <div class="mb-4">
+                <label for="field-password" class="block text-sm font-medium text-slate-700 mb-1">"Password"</label>
+                <div class="flex gap-2">
+                    <input id="field-password" name="password" type=kind autocomplete="new-password" required
+                        class="input" on:input=move |ev| typed.set(event_target_value(&ev).chars().count())
+                        aria-describedby="password-hint field-password-error"/>
+                    <button type="button" class="btn-secondary whitespace-nowrap"
+                        aria-pressed=move || show.get().to_string()
+                        on:click=move |_| show.update(|s| *s = !*s)>
+                        {move || if show.get() { "Hide password" } else { "Show password" }}
+                    </button>
+                </div>
+                <p id="password-hint" class="text-xs text-slate-500 mt-1" data-testid="password-hint">
+                    {move || {
+                        let n = typed.get();
+                        if n >= MIN_PASSWORD_LEN {
+                            format!("{n} characters \u{2714}")
+                        } else {
+                            format!("{n} of at least {MIN_PASSWORD_LEN} characters")
+                        }
+                    }}
+                </p>
+                <p id="field-password-error" class="field-error" role="alert">{move || field_error(value, "password").get()}</p>
+            </div>
+            <Field label="Confirm password" name="password_confirm" kind="password" autocomplete="new-password" required=true
+                error=field_error(value, "password_confirm")/>
+            <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Sign Up"</button>
+        </ActionForm>
+    }
+}
+
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let action = ServerAction::<Signin>::new();
-    let value = action.value();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let reset = move || query.read().get("reset").is_some();
+    let next = query.read_untracked().get("next").unwrap_or_default();
+    let reset = query.read_untracked().get("reset").is_some();
     view! {
         <section class="card max-w-md">
             <PageTitle title="Sign In"/>
-            <Show when=reset>
+            {reset.then(|| view! {
                 <div class="alert-ok" role="status">"Your password was changed. Sign in with the new password."</div>
-            </Show>
-            <ActionForm action=action>
-                <FormError message=form_error(value)/>
-                <input type="hidden" name="next" value=next/>
-                <Field label="Email" name="email" kind="email" autocomplete="username" required=true error=field_error(value, "email")/>
-                <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true error=field_error(value, "password")/>
-                <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Sign In"</button>
-            </ActionForm>
+            })}
+            <SignInForm next=next/>
             <p class="mt-4 text-sm"><A href="/forgot-password">"Forgot your password?"</A></p>
             <p class="mt-2 text-sm">"No account yet? "<A href="/signup">"Sign Up"</A></p>
         </section>
+    }
+}
+
+#[island]
+fn SignInForm(next: String) -> impl IntoView {
+    let action = ServerAction::<Signin>::new();
+    let value = action.value();
+    view! {
+        <ActionForm action=action>
+            <FormError message=form_error(value)/>
+            <input type="hidden" name="next" value=next/>
+            <Field label="Email" name="email" kind="email" autocomplete="username" required=true error=field_error(value, "email")/>
+            <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true error=field_error(value, "password")/>
+            <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>"Sign In"</button>
+        </ActionForm>
     }
 }
 
@@ -110,36 +125,50 @@ pub fn VerifyEmailPage() -> impl IntoView {
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
-    let action = ServerAction::<ForgotPassword>::new();
-    let value = action.value();
     view! {
         <section class="card max-w-md">
             <PageTitle title="Reset your password"/>
-            <Notice message=ok_message(value)/>
-            <ActionForm action=action>
-                <Field label="Email" name="email" kind="email" autocomplete="email" required=true error=field_error(value, "email")/>
-                <button type="submit" class="btn-primary w-full">"Send reset link"</button>
-            </ActionForm>
+            <ForgotPasswordForm/>
         </section>
+    }
+}
+
+#[island]
+fn ForgotPasswordForm() -> impl IntoView {
+    let action = ServerAction::<ForgotPassword>::new();
+    let value = action.value();
+    view! {
+        <Notice message=ok_message(value)/>
+        <ActionForm action=action>
+            <Field label="Email" name="email" kind="email" autocomplete="email" required=true error=field_error(value, "email")/>
+            <button type="submit" class="btn-primary w-full">"Send reset link"</button>
+        </ActionForm>
     }
 }
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
-    let action = ServerAction::<ResetPassword>::new();
-    let value = action.value();
     let query = use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let token = query.read_untracked().get("token").unwrap_or_default();
     view! {
         <section class="card max-w-md">
             <PageTitle title="Choose a new password"/>
-            <ActionForm action=action>
-                <FormError message=form_error(value)/>
-                <input type="hidden" name="token" value=token/>
-                <Field label="New password" name="password" kind="password" autocomplete="new-password" required=true error=field_error(value, "password")/>
-                <Field label="Confirm new password" name="password_confirm" kind="password" autocomplete="new-password" required=true error=field_error(value, "password_confirm")/>
-                <button type="submit" class="btn-primary w-full">"Set new password"</button>
-            </ActionForm>
+            <ResetPasswordForm token=token/>
         </section>
+    }
+}
+
+#[island]
+fn ResetPasswordForm(token: String) -> impl IntoView {
+    let action = ServerAction::<ResetPassword>::new();
+    let value = action.value();
+    view! {
+        <ActionForm action=action>
+            <FormError message=form_error(value)/>
+            <input type="hidden" name="token" value=token/>
+            <Field label="New password" name="password" kind="password" autocomplete="new-password" required=true error=field_error(value, "password")/>
+            <Field label="Confirm new password" name="password_confirm" kind="password" autocomplete="new-password" required=true error=field_error(value, "password_confirm")/>
+            <button type="submit" class="btn-primary w-full">"Set new password"</button>
+        </ActionForm>
     }
 }

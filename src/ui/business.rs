@@ -1,4 +1,5 @@
 //! Register Key, Business Profile (General, Users, Licenses), invitations, IdP Integration.
+//! Pages render on the server; their forms are islands.
 
 use super::forms::{field_error, form_error, ok_message, Field, FormError, Notice};
 use super::layout::{PageTitle, RequireUser};
@@ -6,71 +7,72 @@ use crate::api::{
     get_business_general, get_business_users, get_idp_integration, get_invitation, get_licenses,
     AcceptInvitation, InviteUser, RegisterKey, UpdateBusinessGeneral,
 };
-use crate::model::{Me, Subscription};
+use crate::model::{BusinessGeneral, Subscription};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-#[component]
-pub fn RegisterKeyPage() -> impl IntoView {
-    view! { <RequireUser children=|me| view! { <RegisterKeyForm me=me/> }/> }
+/// A notice driven by a query parameter set by the redirect after a successful form.
+fn query_notice(
+    param: &'static str,
+    message: impl Fn(&str) -> String + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    let query = use_query_map();
+    Signal::derive(move || query.read().get(param).map(|v| message(&v)))
 }
 
 #[component]
-fn RegisterKeyForm(me: Me) -> impl IntoView {
+pub fn RegisterKeyPage() -> impl IntoView {
+    view! {
+        <RequireUser children=|me| view! {
+            <section class="card max-w-xl">
+                <PageTitle title="Register Key"/>
+                <RegisterKeyForm new_business=me.business.is_none()/>
+            </section>
+        }/>
+    }
+}
+
+#[island]
+fn RegisterKeyForm(new_business: bool) -> impl IntoView {
     let action = ServerAction::<RegisterKey>::new();
     let value = action.value();
-    let new_business = me.business.is_none();
     view! {
-        <section class="card max-w-xl">
-            <PageTitle title="Register Key"/>
-            <FormError message=form_error(value)/>
-            <ActionForm action=action>
-                <Field label="License key" name="key" autocomplete="off" required=true
-                    hint="25 letters and digits, for example ABCDE-FGHJK-MNPQR-STVWX-YZ012" error=field_error(value, "key")/>
-                <Field label="Subscription name (optional)" name="display_name" error=field_error(value, "display_name")/>
-                {new_business.then(|| view! {
-                    <fieldset class="border border-slate-200 rounded p-4 mb-4">
-                        <legend class="px-1 font-medium">"Your organisation"</legend>
-                        <p class="text-sm text-slate-600 mb-3">
-                            "You do not belong to a business account yet: registering this key creates one, with you as its admin."
-                        </p>
-                        <Field label="Organisation name" name="org_name" autocomplete="organization" required=true error=field_error(value, "org_name")/>
-                        <Field label="Country" name="org_country" autocomplete="country-name" error=field_error(value, "org_country")/>
-                        <Field label="Address" name="org_address" autocomplete="street-address" error=field_error(value, "org_address")/>
-                        <Field label="Phone" name="org_phone" kind="tel" autocomplete="tel" error=field_error(value, "org_phone")/>
-                    </fieldset>
-                })}
-                <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Register Key"</button>
-            </ActionForm>
-        </section>
+        <FormError message=form_error(value)/>
+        <ActionForm action=action>
+            <Field label="License key" name="key" autocomplete="off" required=true
+                hint="25 letters and digits, for example ABCDE-FGHJK-MNPQR-STVWX-YZ012" error=field_error(value, "key")/>
+            <Field label="Subscription name (optional)" name="display_name" error=field_error(value, "display_name")/>
+            {new_business.then(|| view! {
+                <fieldset class="border border-slate-200 rounded p-4 mb-4">
+                    <legend class="px-1 font-medium">"Your organisation"</legend>
+                    <p class="text-sm text-slate-600 mb-3">
+                        "You do not belong to a business account yet: registering this key creates one, with you as its admin."
+                    </p>
+                    <Field label="Organisation name" name="org_name" autocomplete="organization" required=true error=field_error(value, "org_name")/>
+                    <Field label="Country" name="org_country" autocomplete="country-name" error=field_error(value, "org_country")/>
+                    <Field label="Address" name="org_address" autocomplete="street-address" error=field_error(value, "org_address")/>
+                    <Field label="Phone" name="org_phone" kind="tel" autocomplete="tel" error=field_error(value, "org_phone")/>
+                </fieldset>
+            })}
+            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Register Key"</button>
+        </ActionForm>
     }
 }
 
 #[component]
 pub fn GeneralPage() -> impl IntoView {
-    let action = ServerAction::<UpdateBusinessGeneral>::new();
-    let value = action.value();
-    let data = Resource::new(move || action.version().get(), |_| get_business_general());
+    let data = Resource::new(|| (), |_| get_business_general());
+    let saved = query_notice("saved", |_| "Saved.".to_string());
     view! {
         <RequireUser children=move |_me| view! {
             <section class="card max-w-xl">
                 <PageTitle title="General"/>
+                <Notice message=saved/>
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
-                            Ok(g) if g.can_edit => EitherOf3::A(view! {
-                                <Notice message=Signal::derive(move || value.with(|v| matches!(v, Some(Ok(()))).then(|| "Saved.".to_string())))/>
-                                <FormError message=form_error(value)/>
-                                <ActionForm action=action>
-                                    <Field label="Organisation name" name="org_name" value=g.name required=true error=field_error(value, "org_name")/>
-                                    <Field label="Country" name="org_country" value=g.country error=field_error(value, "org_country")/>
-                                    <Field label="Address" name="org_address" value=g.address error=field_error(value, "org_address")/>
-                                    <Field label="Phone" name="org_phone" kind="tel" value=g.phone error=field_error(value, "org_phone")/>
-                                    <button type="submit" class="btn-primary">"Save"</button>
-                                </ActionForm>
-                                <p class="text-sm text-slate-500 mt-4">{format!("Business account created {}", g.created)}</p>
-                            }),
+                            Ok(g) if g.can_edit => EitherOf3::A(view! { <GeneralForm general=g/> }),
                             Ok(g) => EitherOf3::B(view! {
                                 <dl class="grid grid-cols-3 gap-2">
                                     <dt class="font-medium">"Organisation name"</dt><dd class="col-span-2">{g.name}</dd>
@@ -88,15 +90,32 @@ pub fn GeneralPage() -> impl IntoView {
     }
 }
 
+#[island]
+fn GeneralForm(general: BusinessGeneral) -> impl IntoView {
+    let action = ServerAction::<UpdateBusinessGeneral>::new();
+    let value = action.value();
+    view! {
+        <FormError message=form_error(value)/>
+        <ActionForm action=action>
+            <Field label="Organisation name" name="org_name" value=general.name required=true error=field_error(value, "org_name")/>
+            <Field label="Country" name="org_country" value=general.country error=field_error(value, "org_country")/>
+            <Field label="Address" name="org_address" value=general.address error=field_error(value, "org_address")/>
+            <Field label="Phone" name="org_phone" kind="tel" value=general.phone error=field_error(value, "org_phone")/>
+            <button type="submit" class="btn-primary">"Save"</button>
+        </ActionForm>
+        <p class="text-sm text-slate-500 mt-4">{format!("Business account created {}", general.created)}</p>
+    }
+}
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let invite = ServerAction::<InviteUser>::new();
-    let value = invite.value();
-    let data = Resource::new(move || invite.version().get(), |_| get_business_users());
+    let data = Resource::new(|| (), |_| get_business_users());
+    let invited = query_notice("invited", |_| "Invitation sent.".to_string());
     view! {
         <RequireUser children=move |_me| view! {
             <section>
                 <PageTitle title="Users"/>
+                <Notice message=invited/>
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
@@ -132,20 +151,7 @@ pub fn UsersPage() -> impl IntoView {
                                 {u.can_invite.then(|| view! {
                                     <div class="card max-w-xl">
                                         <h2 class="text-lg font-semibold mb-2">"Invite a user"</h2>
-                                        <Notice message=ok_message(value)/>
-                                        <FormError message=form_error(value)/>
-                                        <ActionForm action=invite>
-                                            <Field label="Email of the person to invite" name="email" kind="email" required=true error=field_error(value, "email")/>
-                                            <div class="mb-4">
-                                                <label for="field-role" class="block text-sm font-medium text-slate-700 mb-1">"Role"</label>
-                                                <select id="field-role" name="role" class="input">
-                                                    <option value="user" selected>"User"</option>
-                                                    <option value="admin">"Admin"</option>
-                                                </select>
-                                                <p class="field-error" role="alert">{move || field_error(value, "role").get()}</p>
-                                            </div>
-                                            <button type="submit" class="btn-primary" disabled=move || invite.pending().get()>"Invite User"</button>
-                                        </ActionForm>
+                                        <InviteForm/>
                                     </div>
                                 })}
                             }),
@@ -158,18 +164,37 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
+#[island]
+fn InviteForm() -> impl IntoView {
+    let invite = ServerAction::<InviteUser>::new();
+    let value = invite.value();
+    view! {
+        <Notice message=ok_message(value)/>
+        <FormError message=form_error(value)/>
+        <ActionForm action=invite>
+            <Field label="Email of the person to invite" name="email" kind="email" required=true error=field_error(value, "email")/>
+            <div class="mb-4">
+                <label for="field-role" class="block text-sm font-medium text-slate-700 mb-1">"Role"</label>
+                <select id="field-role" name="role" class="input">
+                    <option value="user" selected>"User"</option>
+                    <option value="admin">"Admin"</option>
+                </select>
+                <p class="field-error" role="alert">{move || field_error(value, "role").get()}</p>
+            </div>
+            <button type="submit" class="btn-primary" disabled=move || invite.pending().get()>"Invite User"</button>
+        </ActionForm>
+    }
+}
+
 #[component]
 pub fn LicensesPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_licenses());
-    let query = use_query_map();
-    let registered = Signal::derive(move || {
-        query.read().get("registered").map(|r| {
-            if r == "new" {
-                "Key registered. Your business account is ready, and you are its admin.".to_string()
-            } else {
-                "Key registered.".to_string()
-            }
-        })
+    let registered = query_notice("registered", |r| {
+        if r == "new" {
+            "Key registered. Your business account is ready, and you are its admin.".to_string()
+        } else {
+            "Key registered.".to_string()
+        }
     });
     view! {
         <RequireUser children=move |_me| view! {
@@ -217,46 +242,60 @@ fn subscription_row(s: Subscription) -> impl IntoView {
 #[component]
 pub fn AcceptInvitationPage() -> impl IntoView {
     let query = use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
-    let invitation = Resource::new(token, get_invitation);
-    let accept = ServerAction::<AcceptInvitation>::new();
-    let value = accept.value();
+    let token = query.read_untracked().get("token").unwrap_or_default();
+    let invitation = Resource::new(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        get_invitation,
+    );
     view! {
         <section class="card max-w-xl">
             <PageTitle title="Invitation"/>
             <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
-                {move || Suspend::new(async move {
-                    let me = super::use_me().await;
-                    match invitation.await {
-                        Ok(inv) => {
-                            let signed_in = matches!(me, Ok(Some(_)));
-                            let next = super::layout::urlencode(&format!("/invitations/accept?token={}", token()));
-                            Either::Left(view! {
-                                <p class="mb-4">{format!("You are invited to join the business account {} as {}.", inv.business_name, inv.role.label())}</p>
-                                <p class="mb-4">{format!("The invitation is for {}.", inv.email)}</p>
-                                {if signed_in {
-                                    Either::Left(view! {
-                                        <FormError message=form_error(value)/>
-                                        <ActionForm action=accept>
-                                            <input type="hidden" name="token" value=token()/>
-                                            <button type="submit" class="btn-primary">"Accept Invitation"</button>
-                                        </ActionForm>
-                                    })
-                                } else {
-                                    Either::Right(view! {
-                                        <p>"To accept, "
-                                            <a class="underline" href=format!("/signin?next={next}")>"Sign In"</a>
-                                            " or "<a class="underline" href="/signup">"Sign Up"</a>
-                                            " with this address, then open the link again."</p>
-                                    })
-                                }}
-                            })
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        let me = super::use_me().await;
+                        match invitation.await {
+                            Ok(inv) => {
+                                let signed_in = matches!(me, Ok(Some(_)));
+                                let next = super::layout::urlencode(&format!("/invitations/accept?token={token}"));
+                                Either::Left(view! {
+                                    <p class="mb-4">{format!("You are invited to join the business account {} as {}.", inv.business_name, inv.role.label())}</p>
+                                    <p class="mb-4">{format!("The invitation is for {}.", inv.email)}</p>
+                                    {if signed_in {
+                                        Either::Left(view! { <AcceptInvitationForm token=token/> })
+                                    } else {
+                                        Either::Right(view! {
+                                            <p>"To accept, "
+                                                <a class="underline" href=format!("/signin?next={next}")>"Sign In"</a>
+                                                " or "<a class="underline" href="/signup">"Sign Up"</a>
+                                                " with this address, then open the link again."</p>
+                                        })
+                                    }}
+                                })
+                            }
+                            Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
-                        Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
-                    }
-                })}
+                    })
+                }}
             </Suspense>
         </section>
+    }
+}
+
+#[island]
+fn AcceptInvitationForm(token: String) -> impl IntoView {
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let value = accept.value();
+    view! {
+        <FormError message=form_error(value)/>
+        <ActionForm action=accept>
+            <input type="hidden" name="token" value=token/>
+            <button type="submit" class="btn-primary">"Accept Invitation"</button>
+        </ActionForm>
     }
 }
 

@@ -15,10 +15,7 @@ pub fn DashboardPage() -> impl IntoView {
 
 #[component]
 fn Dashboard(me: Me) -> impl IntoView {
-    let switch = ServerAction::<SwitchWorkspace>::new();
-    let resend = ServerAction::<ResendVerification>::new();
     let business = me.business.clone();
-    let switcher_business = me.business.clone();
     let workspace = me.workspace;
     view! {
         <section>
@@ -26,24 +23,12 @@ fn Dashboard(me: Me) -> impl IntoView {
             {(!me.email_verified).then(|| view! {
                 <div class="alert-warn" role="note" data-testid="verify-banner">
                     <p>{format!("Please verify your email address {}: open the link we emailed you.", me.email)}</p>
-                    <ActionForm action=resend>
-                        <button type="submit" class="btn-secondary mt-2">"Resend verification email"</button>
-                    </ActionForm>
-                    <Notice message=ok_message(resend.value())/>
+                    <ResendVerificationButton/>
                 </div>
             })}
             <div class="card mb-6">
                 <h2 class="text-lg font-semibold mb-3">"Workspace"</h2>
-                <ActionForm action=switch attr:class="flex gap-2" attr:aria-label="Workspace switcher">
-                    <button type="submit" name="workspace" value="personal"
-                        class=if workspace == Workspace::Personal { "btn-primary" } else { "btn-secondary" }
-                        aria-current=(workspace == Workspace::Personal).then_some("true")>"Personal"</button>
-                    {switcher_business.map(|b| view! {
-                        <button type="submit" name="workspace" value="business"
-                            class=if workspace == Workspace::Business { "btn-primary" } else { "btn-secondary" }
-                            aria-current=(workspace == Workspace::Business).then_some("true")>{b.name}</button>
-                    })}
-                </ActionForm>
+                <WorkspaceSwitcher workspace=workspace business_name=business.as_ref().map(|b| b.name.clone())/>
             </div>
             {match (workspace, business) {
                 (Workspace::Business, Some(b)) => EitherOf3::A(view! {
@@ -73,5 +58,38 @@ fn Dashboard(me: Me) -> impl IntoView {
                 }),
             }}
         </section>
+    }
+}
+
+#[island]
+fn ResendVerificationButton() -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    view! {
+        <ActionForm action=resend>
+            <button type="submit" class="btn-secondary mt-2">"Resend verification email"</button>
+        </ActionForm>
+        <Notice message=ok_message(resend.value())/>
+    }
+}
+
+#[island]
+fn WorkspaceSwitcher(workspace: Workspace, business_name: Option<String>) -> impl IntoView {
+    let switch = ServerAction::<SwitchWorkspace>::new();
+    let class = move |w: Workspace| {
+        if workspace == w {
+            "btn-primary"
+        } else {
+            "btn-secondary"
+        }
+    };
+    view! {
+        <ActionForm action=switch attr:class="flex gap-2" attr:aria-label="Workspace switcher">
+            <button type="submit" name="workspace" value="personal" class=class(Workspace::Personal)
+                aria-current=(workspace == Workspace::Personal).then_some("true")>"Personal"</button>
+            {business_name.map(|name| view! {
+                <button type="submit" name="workspace" value="business" class=class(Workspace::Business)
+                    aria-current=(workspace == Workspace::Business).then_some("true")>{name}</button>
+            })}
+        </ActionForm>
     }
 }

@@ -10,7 +10,6 @@ use leptos_router::hooks::use_location;
 #[component]
 pub fn Header() -> impl IntoView {
     let me = use_me();
-    let signout = ServerAction::<Signout>::new();
     view! {
         <header class="bg-slate-900 text-white">
             <nav class="max-w-5xl mx-auto flex flex-wrap items-center gap-4 px-4 py-3" aria-label="Main menu">
@@ -18,7 +17,7 @@ pub fn Header() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match me.await {
-                            Ok(Some(me)) => Either::Left(view! { <SignedInMenu me=me signout=signout/> }),
+                            Ok(Some(me)) => Either::Left(view! { <SignedInMenu me=me/> }),
                             _ => Either::Right(view! {
                                 <A href="/signin" attr:class="nav-link">"Sign In"</A>
                                 <A href="/signup" attr:class="nav-link">"Sign Up"</A>
@@ -32,7 +31,7 @@ pub fn Header() -> impl IntoView {
 }
 
 #[component]
-fn SignedInMenu(me: Me, signout: ServerAction<Signout>) -> impl IntoView {
+fn SignedInMenu(me: Me) -> impl IntoView {
     let business = me.business.clone();
     let is_admin = me.is_business_admin();
     view! {
@@ -47,6 +46,14 @@ fn SignedInMenu(me: Me, signout: ServerAction<Signout>) -> impl IntoView {
             <A href="/profile/business/idp_integration" attr:class="nav-link">"IdP Integration"</A>
         })}
         <span class="ml-auto text-sm text-slate-300" data-testid="signed-in-as">{me.email.clone()}</span>
+        <SignOutButton/>
+    }
+}
+
+#[island]
+fn SignOutButton() -> impl IntoView {
+    let signout = ServerAction::<Signout>::new();
+    view! {
         <ActionForm action=signout>
             <button type="submit" class="nav-link">"Sign Out"</button>
         </ActionForm>
