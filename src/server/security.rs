@@ -112,6 +112,13 @@ pub async fn security_headers(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // Built assets keep their names across releases: browsers revalidate them (304) rather
+    // than download them again; everything else may hold personal data and is never stored.
+    let cache = if is_static_asset(req.uri().path()) {
+        "no-cache"
+    } else {
+        "no-store"
+    };
     let nonce = super::secrets::random_token();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
@@ -144,9 +151,13 @@ pub async fn security_headers(
         );
     }
     if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
     res
+}
+
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
 #[cfg(test)]
