@@ -38,7 +38,11 @@ async fn pages_carry_security_headers_and_a_matching_script_nonce(b: Backend) {
     assert!(
         page.body.contains("<label for=\"field-email\""),
         "fields are labelled"
-    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"), "pages are never cached");
+    );
+    assert_eq!(
+        page.header("cache-control").as_deref(),
+        Some("no-store"),
+        "pages are never cached"
     );
 }
 both!(pages_carry_security_headers_and_a_matching_script_nonce);
