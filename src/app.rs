@@ -3,11 +3,9 @@
 use crate::api::get_me;
 use crate::ui::{
     auth::{ForgotPasswordPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEmailPage},
-    business::{
-        AcceptInvitationPage, GeneralPage, IdpIntegrationPage, LicensesPage, RegisterKeyPage,
-        UsersPage,
-    },
+    business::{AcceptInvitationPage, GeneralPage, LicensesPage, RegisterKeyPage, UsersPage},
     dashboard::DashboardPage,
+    integration::IdpIntegrationPage,
     layout::{Header, HomePage, NotFoundPage},
     MeResource,
 };

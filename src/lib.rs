@@ -10,6 +10,10 @@ pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod accounts;
 #[cfg(feature = "ssr")]
+pub mod dns;
+#[cfg(feature = "ssr")]
+pub mod integration;
+#[cfg(feature = "ssr")]
 pub mod licensing;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -117,9 +117,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock: Clock::System,
         secret,
         mailer,
+        dns: seatgate::dns::Dns::new(args.dns_server, std::time::Duration::from_secs(5))?,
         settings: Arc::new(settings),
     };
     server::spawn_housekeeping(state.clone());
+    server::spawn_domain_checks(state.clone());
     let app = server::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

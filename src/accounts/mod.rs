@@ -76,6 +76,12 @@ pub async fn signup(
                 Err(e) => return Err(internal(e)),
             };
             tracing::info!(user = %user.id, "account created");
+            // signing up signs in with the new password
+            state
+                .db
+                .record_sign_in(&user.id, state.clock.now())
+                .await
+                .map_err(internal)?;
             send_verification(state, &user).await?;
             Ok(user)
         }

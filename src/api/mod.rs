@@ -4,6 +4,7 @@
 #[cfg(feature = "ssr")]
 mod ctx;
 pub mod error;
+pub mod integration;
 
 pub use error::{ApiError, FieldError};
 
@@ -314,20 +315,6 @@ pub async fn get_licenses() -> Result<Vec<Subscription>, ApiError> {
             let state = ctx::state()?;
             let s = ctx::require_user(&state).await?;
             crate::accounts::business::licenses(&state, &s.user).await
-        }
-        .await,
-    )
-}
-
-/// The IdP Integration page: admins of the business account only.
-#[server(prefix = "/api", endpoint = "idp_integration")]
-pub async fn get_idp_integration() -> Result<String, ApiError> {
-    ctx::finish(
-        async {
-            let state = ctx::state()?;
-            let s = ctx::require_user(&state).await?;
-            let m = crate::accounts::business::require_admin(&state, &s.user).await?;
-            Ok(m.business_name)
         }
         .await,
     )

@@ -1,7 +1,9 @@
 //! Wire types shared by the server and the browser: what server functions return, plus the
 //! pure validation rules both halves agree on. Imports nothing of ours.
 
+pub mod integration;
 pub mod license_key;
+pub mod step;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};

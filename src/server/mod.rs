@@ -78,6 +78,19 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Background re-checks of pending domains (every minute; each domain backs off on its own).
+pub fn spawn_domain_checks(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::integration::recheck_due_domains(&state).await {
+                tracing::warn!(error = %e, "background domain checks failed");
+            }
+        }
+    });
+}
+
 /// Periodic clean-up of expired sessions and old sign-in failures.
 pub fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {

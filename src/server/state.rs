@@ -1,7 +1,7 @@
 //! `AppState`: what every handler and server function can reach.
 
 use super::{clock::Clock, mail::Mailer, secrets::SecretKey};
-use crate::store::Db;
+use crate::{dns::Dns, store::Db};
 use ipnet::IpNet;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ pub struct AppState {
     pub clock: Clock,
     pub secret: SecretKey,
     pub mailer: Mailer,
+    pub dns: Dns,
     pub settings: Arc<Settings>,
 }
 

@@ -116,3 +116,18 @@ impl Db {
         new_id()
     }
 }
+
+impl Db {
+    /// Members who have signed in with a password at least once: (user id, email).
+    pub async fn password_members(&self, business_id: &str) -> StoreResult<Vec<(String, String)>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, (String, String)>(
+            "select u.id, u.email from memberships m join users u on u.id = m.user_id \
+             where m.business_id = $1 and m.status = 'active' and u.last_sign_in_at is not null order by u.email_lc"
+        )
+        .bind(business_id)
+        .fetch_all(p)
+        .await
+        })?)
+    }
+}

@@ -2,7 +2,10 @@
 //! (`Db`), chosen by the URL scheme. Times are i64 epoch seconds, ids TEXT UUIDs.
 
 pub mod business;
+pub mod domains;
 pub mod email_tokens;
+pub mod integration_events;
+pub mod integrations;
 pub mod invitations;
 pub mod license_keys;
 pub mod sessions;

@@ -4,8 +4,8 @@
 use super::forms::{field_error, form_error, ok_message, Field, FormError, Notice};
 use super::layout::{PageTitle, RequireUser};
 use crate::api::{
-    get_business_general, get_business_users, get_idp_integration, get_invitation, get_licenses,
-    AcceptInvitation, InviteUser, RegisterKey, UpdateBusinessGeneral,
+    get_business_general, get_business_users, get_invitation, get_licenses, AcceptInvitation,
+    InviteUser, RegisterKey, UpdateBusinessGeneral,
 };
 use crate::model::{BusinessGeneral, Subscription};
 use leptos::either::{Either, EitherOf3};
@@ -296,30 +296,5 @@ fn AcceptInvitationForm(token: String) -> impl IntoView {
             <input type="hidden" name="token" value=token/>
             <button type="submit" class="btn-primary">"Accept Invitation"</button>
         </ActionForm>
-    }
-}
-
-#[component]
-pub fn IdpIntegrationPage() -> impl IntoView {
-    let access = Resource::new(|| (), |_| get_idp_integration());
-    view! {
-        <RequireUser children=move |_me| view! {
-            <section>
-                <PageTitle title="IdP Integration"/>
-                <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
-                    {move || Suspend::new(async move {
-                        match access.await {
-                            Ok(name) => Either::Left(view! {
-                                <div class="card max-w-2xl">
-                                    <p class="mb-3">{format!("Connect the identity provider of {name} so your employees activate the desktop app by single sign-on.")}</p>
-                                    <p class="text-slate-600">"The seven-step configurator (domains, enterprise app, group mapping, SAML, SCIM, users, backup login) is being built and will appear here."</p>
-                                </div>
-                            }),
-                            Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
-                        }
-                    })}
-                </Suspense>
-            </section>
-        }/>
     }
 }

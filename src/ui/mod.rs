@@ -4,6 +4,7 @@ pub mod auth;
 pub mod business;
 pub mod dashboard;
 pub mod forms;
+pub mod integration;
 pub mod layout;
 
 use crate::{api::ApiError, model::Me};

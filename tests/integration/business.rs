@@ -368,7 +368,7 @@ async fn members_see_only_their_own_account_and_only_admins_administer(b: Backen
         .status,
         403
     );
-    assert_eq!(bob.call("idp_integration", &[]).await.status, 403);
+    assert_eq!(bob.call("integration", &[]).await.status, 403);
     assert_eq!(
         bob.call("business_users", &[]).await.json()["can_invite"],
         false
@@ -395,12 +395,15 @@ async fn members_see_only_their_own_account_and_only_admins_administer(b: Backen
         bob.call("business_general", &[]).await.json()["name"],
         "Acme Group"
     );
-    assert_eq!(acme.call("idp_integration", &[]).await.json(), "Acme Group");
+    assert_eq!(
+        acme.call("integration", &[]).await.json()["business_name"],
+        "Acme Group"
+    );
 
     // a user without a business account sees none
     let mut loner = verified_user(&app, "solo@example.com").await;
     assert_eq!(loner.call("business_users", &[]).await.status, 404);
-    assert_eq!(loner.call("idp_integration", &[]).await.status, 404);
+    assert_eq!(loner.call("integration", &[]).await.status, 404);
 }
 both!(members_see_only_their_own_account_and_only_admins_administer);
 

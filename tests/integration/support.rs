@@ -243,6 +243,7 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub smtp: SmtpSink,
+    pub dns: crate::dns_server::TestDns,
     _db: TestDb,
 }
 
@@ -252,6 +253,7 @@ impl TestApp {
     pub async fn new(backend: Backend) -> TestApp {
         let db = TestDb::new(backend).await;
         let smtp = SmtpSink::start().await;
+        let dns = crate::dns_server::TestDns::start().await;
         let mailer = Mailer::new(
             Some(&smtp.url()),
             "Seatgate <no-reply@seatgate.test>",
@@ -268,6 +270,8 @@ impl TestApp {
             clock: Clock::manual(T0),
             secret: SecretKey::from_bytes(&[42u8; 32]).expect("key"),
             mailer,
+            dns: seatgate::dns::Dns::new(Some(dns.addr), std::time::Duration::from_millis(300))
+                .expect("resolver"),
             settings: Arc::new(Settings::new(&public, vec![], 7 * 24 * 3600, 12 * 3600)),
         };
         let router = seatgate::server::router(state.clone());
@@ -275,6 +279,7 @@ impl TestApp {
             router,
             state,
             smtp,
+            dns,
             _db: db,
         }
     }

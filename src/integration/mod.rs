@@ -1,0 +1,634 @@
+//! The IdP Integration configurator: seven steps whose state is computed from stored facts
+//! (`model::step::evaluate`), DNS-verified domains, activation, and the change log. Only
+//! admins of the business account reach any of it.
+
+pub mod domains;
+
+use self::domains::CheckOutcome;
+use crate::{
+    accounts::{business::require_admin, internal},
+    api::error::ApiError,
+    model::{
+        integration::{
+            DomainStatus, DomainView, EventView, GroupMapping, IntegrationView, StepView,
+        },
+        step::{self, Facts, Step},
+        validate,
+    },
+    server::{clock::format_time, secrets::random_token, state::AppState},
+    store::{
+        business::MembershipRow,
+        domains::{CheckRecord, DomainRow},
+        integrations::{IntegrationChange, IntegrationRow},
+        users::UserRow,
+        StoreError,
+    },
+};
+
+const DEACTIVATE_FIRST: &str =
+    "This change would leave a step incomplete while the integration is active. Deactivate the integration first.";
+
+struct Ctx {
+    member: MembershipRow,
+    row: IntegrationRow,
+    domains: Vec<DomainRow>,
+}
+
+impl Ctx {
+    fn facts(&self) -> Facts {
+        facts(&self.row, &self.domains)
+    }
+}
+
+pub fn facts(row: &IntegrationRow, domains: &[DomainRow]) -> Facts {
+    Facts {
+        active: row.active,
+        domains_total: domains.len(),
+        domains_verified: domains.iter().filter(|d| d.status == "verified").count(),
+        app_registered: row.app_registered,
+        admins_group_complete: !row.admins_group_name.is_empty() && !row.admins_group_id.is_empty(),
+        desktop_group_complete: !row.desktop_group_name.is_empty()
+            && !row.desktop_group_id.is_empty(),
+        idp_entity_id_set: !row.idp_entity_id.is_empty(),
+        idp_sso_url_set: !row.idp_sso_url.is_empty(),
+        // certificates arrive with the SAML step
+        valid_certificates: 0,
+        scim_enabled: row.scim_enabled,
+        scim_confirmed: row.scim_confirmed,
+        users_added: row.users_added,
+        backup_login_set: row.backup_login_user_id.is_some(),
+    }
+}
+
+async fn load(state: &AppState, user: &UserRow) -> Result<Ctx, ApiError> {
+    let member = require_admin(state, user).await?;
+    let row = state
+        .db
+        .integration(&member.business_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::Refused("Press Start Configuring first.".into()))?;
+    let domains = state
+        .db
+        .domains_of(&member.business_id)
+        .await
+        .map_err(internal)?;
+    Ok(Ctx {
+        member,
+        row,
+        domains,
+    })
+}
+
+/// Refuses, while active, a change after which not every card would be green.
+fn guard_active(before: &Facts, after: &Facts) -> Result<(), ApiError> {
+    if before.active && !step::can_activate(after) {
+        return Err(ApiError::Refused(DEACTIVATE_FIRST.into()));
+    }
+    Ok(())
+}
+
+async fn log(state: &AppState, ctx: &Ctx, user: &UserRow, what: String) -> Result<(), ApiError> {
+    tracing::info!(business = %ctx.member.business_id, user = %user.id, change = %what, "IdP integration changed");
+    state
+        .db
+        .record_integration_event(
+            &ctx.member.business_id,
+            Some(&user.id),
+            &what,
+            state.clock.now(),
+        )
+        .await
+        .map_err(internal)
+}
+
+async fn change(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &UserRow,
+    change: IntegrationChange<'_>,
+    what: String,
+) -> Result<(), ApiError> {
+    state
+        .db
+        .change_integration(&ctx.member.business_id, change, state.clock.now())
+        .await
+        .map_err(internal)?;
+    log(state, ctx, user, what).await
+}
+
+/// The page's data. Before "Start Configuring", only the business name and `started: false`.
+pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, ApiError> {
+    let member = require_admin(state, user).await?;
+    let Some(row) = state
+        .db
+        .integration(&member.business_id)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(IntegrationView {
+            business_name: member.business_name,
+            started: false,
+            active: false,
+            steps: Step::ALL
+                .iter()
+                .map(|s| StepView {
+                    step: *s,
+                    done: false,
+                })
+                .collect(),
+            can_activate: false,
+            domains: Vec::new(),
+            app_registered: false,
+            groups: GroupMapping::default(),
+            users_added: false,
+            backup_login: None,
+            backup_candidates: Vec::new(),
+            events: Vec::new(),
+        });
+    };
+    let domains = state
+        .db
+        .domains_of(&member.business_id)
+        .await
+        .map_err(internal)?;
+    let f = facts(&row, &domains);
+    let done = step::evaluate(&f);
+    let candidates = state
+        .db
+        .password_members(&member.business_id)
+        .await
+        .map_err(internal)?;
+    let backup_login = row.backup_login_user_id.as_ref().and_then(|id| {
+        candidates
+            .iter()
+            .find(|(cid, _)| cid == id)
+            .map(|(_, e)| e.clone())
+    });
+    let events = state
+        .db
+        .integration_events(&member.business_id, 50)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|e| EventView {
+            at: format_time(e.at),
+            who: e.who.unwrap_or_else(|| "seatgate".into()),
+            what: e.what,
+        })
+        .collect();
+    Ok(IntegrationView {
+        business_name: member.business_name,
+        started: true,
+        active: row.active,
+        steps: Step::ALL
+            .iter()
+            .zip(done)
+            .map(|(s, d)| StepView { step: *s, done: d })
+            .collect(),
+        can_activate: step::can_activate(&f) && !row.active,
+        domains: domains.iter().map(domain_view).collect(),
+        app_registered: row.app_registered,
+        groups: GroupMapping {
+            admins_group_name: row.admins_group_name,
+            admins_group_id: row.admins_group_id,
+            desktop_group_name: row.desktop_group_name,
+            desktop_group_id: row.desktop_group_id,
+        },
+        users_added: row.users_added,
+        backup_login,
+        backup_candidates: candidates.into_iter().map(|(_, e)| e).collect(),
+        events,
+    })
+}
+
+fn domain_view(d: &DomainRow) -> DomainView {
+    let status = match d.status.as_str() {
+        "verified" => DomainStatus::Verified,
+        "failed" => DomainStatus::Failed,
+        _ if d.taken => DomainStatus::Taken,
+        _ => DomainStatus::Pending,
+    };
+    DomainView {
+        name: d.name.clone(),
+        status,
+        record_name: domains::record_name(&d.name),
+        record_value: domains::record_value(&d.token),
+        last_check: d.last_check_at.map(format_time),
+        last_outcome: d
+            .last_outcome
+            .as_deref()
+            .map(|c| domains::describe(c, &d.name)),
+        found: d
+            .last_found
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_default(),
+    }
+}
+
+pub async fn start(state: &AppState, user: &UserRow) -> Result<(), ApiError> {
+    let member = require_admin(state, user).await?;
+    let now = state.clock.now();
+    if state
+        .db
+        .integration(&member.business_id)
+        .await
+        .map_err(internal)?
+        .is_none()
+    {
+        state
+            .db
+            .start_integration(&member.business_id, now)
+            .await
+            .map_err(internal)?;
+        state
+            .db
+            .record_integration_event(
+                &member.business_id,
+                Some(&user.id),
+                "Started configuring",
+                now,
+            )
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
+}
+
+pub async fn add_domain(state: &AppState, user: &UserRow, input: &str) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let name = domains::normalize(input).map_err(|m| ApiError::field("domain", m))?;
+    let now = state.clock.now();
+    // 16 random bytes, hex-free base64url: short enough to paste, long enough not to guess
+    let token: String = random_token().chars().take(22).collect();
+    match state
+        .db
+        .add_domain(&ctx.member.business_id, &name, &token, now, now + 60)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict { .. }) => {
+            return Err(ApiError::field(
+                "domain",
+                format!("{name} is already in the list."),
+            ))
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    log(state, &ctx, user, format!("Added domain {name}")).await
+}
+
+pub async fn remove_domain(state: &AppState, user: &UserRow, name: &str) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let Some(d) = ctx.domains.iter().find(|d| d.name == name) else {
+        return Err(ApiError::NotFound(format!("{name} is not in the list.")));
+    };
+    let before = ctx.facts();
+    let mut after = before.clone();
+    after.domains_total -= 1;
+    if d.status == "verified" {
+        after.domains_verified -= 1;
+    }
+    if before.active && after.domains_verified == 0 {
+        return Err(ApiError::Refused(
+            "This is the last verified domain of an active integration. Deactivate the integration first.".into(),
+        ));
+    }
+    guard_active(&before, &after)?;
+    state
+        .db
+        .remove_domain(&ctx.member.business_id, name)
+        .await
+        .map_err(internal)?;
+    log(state, &ctx, user, format!("Removed domain {name}")).await
+}
+
+/// "Verify": looks the TXT record up now and stores what was found.
+pub async fn verify_domain(
+    state: &AppState,
+    user: &UserRow,
+    name: &str,
+) -> Result<DomainStatus, ApiError> {
+    let ctx = load(state, user).await?;
+    let Some(d) = ctx.domains.iter().find(|d| d.name == name) else {
+        return Err(ApiError::NotFound(format!("{name} is not in the list.")));
+    };
+    if d.status == "verified" {
+        return Ok(DomainStatus::Verified);
+    }
+    let status = check_domain(state, d, true).await?;
+    if status == DomainStatus::Verified {
+        log(state, &ctx, user, format!("Verified domain {name}")).await?;
+    }
+    Ok(status)
+}
+
+/// One DNS check of a pending (or failed) domain, stored. `manual` checks revive failed domains.
+pub async fn check_domain(
+    state: &AppState,
+    d: &DomainRow,
+    manual: bool,
+) -> Result<DomainStatus, ApiError> {
+    let outcome = CheckOutcome::from_answer(
+        state.dns.txt(&domains::record_name(&d.name)).await,
+        &d.token,
+    );
+    let now = state.clock.now();
+    let next = domains::next_check(d.added_at, d.attempts, now);
+    let found = serde_json::to_string(&outcome.found()).unwrap_or_else(|_| "[]".into());
+    let (status, code) = match (&outcome, next) {
+        (CheckOutcome::Verified, _) => ("verified", "verified"),
+        (_, None) if !manual => ("failed", outcome.code()),
+        _ => ("pending", outcome.code()),
+    };
+    let record = CheckRecord {
+        status,
+        outcome: code,
+        found: &found,
+        next_check_at: next.unwrap_or(now + 3600),
+    };
+    match state.db.record_domain_check(&d.id, record, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict { .. }) => {
+            // another account verified the name first: our claim stays pending, marked taken
+            let record = CheckRecord {
+                status: "pending",
+                outcome: "taken",
+                found: &found,
+                next_check_at: next.unwrap_or(now + 3600),
+            };
+            state
+                .db
+                .record_domain_check(&d.id, record, now)
+                .await
+                .map_err(internal)?;
+            tracing::warn!(domain = %d.name, business = %d.business_id, "domain already verified by another business account");
+            return Ok(DomainStatus::Taken);
+        }
+        Err(e) => return Err(internal(e)),
+    }
+    tracing::info!(domain = %d.name, business = %d.business_id, outcome = code, "domain checked");
+    Ok(match status {
+        "verified" => DomainStatus::Verified,
+        "failed" => DomainStatus::Failed,
+        _ if d.taken => DomainStatus::Taken,
+        _ => DomainStatus::Pending,
+    })
+}
+
+/// Background re-checks of pending domains, with back-off (see `domains::next_check`).
+pub async fn recheck_due_domains(state: &AppState) -> Result<usize, ApiError> {
+    let due = state
+        .db
+        .domains_due(state.clock.now(), 50)
+        .await
+        .map_err(internal)?;
+    for d in &due {
+        let status = check_domain(state, d, false).await?;
+        if status == DomainStatus::Verified {
+            state
+                .db
+                .record_integration_event(
+                    &d.business_id,
+                    None,
+                    &format!("Verified domain {} (background check)", d.name),
+                    state.clock.now(),
+                )
+                .await
+                .map_err(internal)?;
+        }
+    }
+    Ok(due.len())
+}
+
+pub async fn set_app_registered(
+    state: &AppState,
+    user: &UserRow,
+    done: bool,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let before = ctx.facts();
+    guard_active(
+        &before,
+        &Facts {
+            app_registered: done,
+            ..before.clone()
+        },
+    )?;
+    let what = if done {
+        "Confirmed the enterprise app is registered"
+    } else {
+        "Unchecked the enterprise app registration"
+    };
+    change(
+        state,
+        &ctx,
+        user,
+        IntegrationChange::AppRegistered(done),
+        what.into(),
+    )
+    .await
+}
+
+pub async fn set_users_added(state: &AppState, user: &UserRow, done: bool) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let before = ctx.facts();
+    guard_active(
+        &before,
+        &Facts {
+            users_added: done,
+            ..before.clone()
+        },
+    )?;
+    let what = if done {
+        "Confirmed users are added to the groups"
+    } else {
+        "Unchecked users added to the groups"
+    };
+    change(
+        state,
+        &ctx,
+        user,
+        IntegrationChange::UsersAdded(done),
+        what.into(),
+    )
+    .await
+}
+
+pub struct GroupsForm<'a> {
+    pub admins_name: &'a str,
+    pub admins_id: &'a str,
+    pub desktop_name: &'a str,
+    pub desktop_id: &'a str,
+}
+
+pub async fn set_groups(
+    state: &AppState,
+    user: &UserRow,
+    form: GroupsForm<'_>,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let mut errors = Vec::new();
+    let mut take = |field: &str, what: &str, v: &str| match validate::required_text(v, what, 256) {
+        Ok(v) => v,
+        Err(m) => {
+            errors.push(crate::api::error::FieldError {
+                field: field.into(),
+                message: m,
+            });
+            String::new()
+        }
+    };
+    // names are compared exactly (case-sensitive), so they are kept as typed, only trimmed
+    let admins_name = take(
+        "admins_group_name",
+        "name of the admins group",
+        form.admins_name,
+    );
+    let admins_id = take("admins_group_id", "ID of the admins group", form.admins_id);
+    let desktop_name = take(
+        "desktop_group_name",
+        "name of the desktop users group",
+        form.desktop_name,
+    );
+    let desktop_id = take(
+        "desktop_group_id",
+        "ID of the desktop users group",
+        form.desktop_id,
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    if admins_id == desktop_id {
+        return Err(ApiError::field(
+            "desktop_group_id",
+            "The two groups must be different groups (their IDs are equal).",
+        ));
+    }
+    change(
+        state,
+        &ctx,
+        user,
+        IntegrationChange::Groups { admins_name: &admins_name, admins_id: &admins_id, desktop_name: &desktop_name, desktop_id: &desktop_id },
+        format!("Mapped groups: admins \u{201c}{admins_name}\u{201d} ({admins_id}), desktop users \u{201c}{desktop_name}\u{201d} ({desktop_id})"),
+    )
+    .await
+}
+
+pub async fn set_backup_login(
+    state: &AppState,
+    user: &UserRow,
+    email: &str,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let email = validate::normalize_email(email).map_err(|m| ApiError::field("backup_login", m))?;
+    let candidates = state
+        .db
+        .password_members(&ctx.member.business_id)
+        .await
+        .map_err(internal)?;
+    let Some((id, shown)) = candidates
+        .into_iter()
+        .find(|(_, e)| e.to_lowercase() == email)
+    else {
+        return Err(ApiError::field(
+            "backup_login",
+            "Choose a user of this business account who has signed in with a password at least once.",
+        ));
+    };
+    change(
+        state,
+        &ctx,
+        user,
+        IntegrationChange::BackupLogin(&id),
+        format!("Set the backup login to {shown}"),
+    )
+    .await
+}
+
+pub async fn activate(state: &AppState, user: &UserRow) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let f = ctx.facts();
+    if f.active {
+        return Ok(());
+    }
+    // the page only enables the button when all seven are green; the server checks again
+    let missing: Vec<String> = Step::ALL
+        .iter()
+        .zip(step::evaluate(&f))
+        .filter(|(_, done)| !done)
+        .map(|(s, _)| format!("{}. {}", s.number(), s.title()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::Refused(format!(
+            "Complete every step before activating. Still to do: {}.",
+            missing.join("; ")
+        )));
+    }
+    change(
+        state,
+        &ctx,
+        user,
+        IntegrationChange::Active(true),
+        "Activated the integration".into(),
+    )
+    .await
+}
+
+pub async fn deactivate(state: &AppState, user: &UserRow) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    if !ctx.row.active {
+        return Ok(());
+    }
+    change(
+        state,
+        &ctx,
+        user,
+        IntegrationChange::Active(false),
+        "Deactivated the integration".into(),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_that_greys_a_card_is_refused_only_while_active() {
+        let green = Facts {
+            active: true,
+            domains_total: 1,
+            domains_verified: 1,
+            app_registered: true,
+            admins_group_complete: true,
+            desktop_group_complete: true,
+            idp_entity_id_set: true,
+            idp_sso_url_set: true,
+            valid_certificates: 1,
+            scim_enabled: false,
+            scim_confirmed: false,
+            users_added: true,
+            backup_login_set: true,
+        };
+        let greyer = Facts {
+            app_registered: false,
+            ..green.clone()
+        };
+        assert!(guard_active(&green, &greyer).is_err());
+        let inactive = Facts {
+            active: false,
+            ..green.clone()
+        };
+        assert!(guard_active(
+            &inactive,
+            &Facts {
+                active: false,
+                ..greyer
+            }
+        )
+        .is_ok());
+        assert!(guard_active(&green, &green).is_ok());
+    }
+}

@@ -1,0 +1,78 @@
+//! Wire types of the IdP Integration page.
+
+use super::step::Step;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationView {
+    pub business_name: String,
+    /// False until "Start Configuring".
+    pub started: bool,
+    pub active: bool,
+    pub steps: Vec<StepView>,
+    pub can_activate: bool,
+    pub domains: Vec<DomainView>,
+    pub app_registered: bool,
+    pub groups: GroupMapping,
+    pub users_added: bool,
+    pub backup_login: Option<String>,
+    /// Members who may be the backup login: they signed in with a password at least once.
+    pub backup_candidates: Vec<String>,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    pub step: Step,
+    pub done: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainStatus {
+    Pending,
+    Verified,
+    Failed,
+    /// Pending here, but verified by another business account first.
+    Taken,
+}
+
+impl DomainStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            DomainStatus::Pending => "Pending verification",
+            DomainStatus::Verified => "Verified",
+            DomainStatus::Failed => "Verification failed",
+            DomainStatus::Taken => "Taken by another business account",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainView {
+    pub name: String,
+    pub status: DomainStatus,
+    /// The TXT record to publish.
+    pub record_name: String,
+    pub record_value: String,
+    /// Time and words of the last check, if any.
+    pub last_check: Option<String>,
+    pub last_outcome: Option<String>,
+    /// TXT values found at the record name by the last check.
+    pub found: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMapping {
+    pub admins_group_name: String,
+    pub admins_group_id: String,
+    pub desktop_group_name: String,
+    pub desktop_group_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub at: String,
+    pub who: String,
+    pub what: String,
+}

@@ -1,0 +1,149 @@
+//! `idp_integrations`: the configurator's stored facts, one row per business account.
+
+use super::{with_pool, Db, StoreError, StoreResult};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub business_id: String,
+    pub started_at: i64,
+    pub app_registered: bool,
+    pub admins_group_name: String,
+    pub admins_group_id: String,
+    pub desktop_group_name: String,
+    pub desktop_group_id: String,
+    pub idp_entity_id: String,
+    pub idp_sso_url: String,
+    pub scim_enabled: bool,
+    pub scim_confirmed: bool,
+    pub users_added: bool,
+    pub backup_login_user_id: Option<String>,
+    pub active: bool,
+    pub activated_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_name, admins_group_id, \
+     desktop_group_name, desktop_group_id, idp_entity_id, idp_sso_url, scim_enabled, scim_confirmed, \
+     users_added, backup_login_user_id, active, activated_at, updated_at";
+
+/// One change to the stored facts.
+#[derive(Clone, Debug)]
+pub enum IntegrationChange<'a> {
+    AppRegistered(bool),
+    Groups {
+        admins_name: &'a str,
+        admins_id: &'a str,
+        desktop_name: &'a str,
+        desktop_id: &'a str,
+    },
+    UsersAdded(bool),
+    BackupLogin(&'a str),
+    Active(bool),
+}
+
+impl Db {
+    pub async fn integration(&self, business_id: &str) -> StoreResult<Option<IntegrationRow>> {
+        let sql = format!("select {COLUMNS} from idp_integrations where business_id = $1");
+        Ok(with_pool!(self, |p| sqlx::query_as::<_, IntegrationRow>(
+            &sql
+        )
+        .bind(business_id)
+        .fetch_optional(p)
+        .await)?)
+    }
+
+    /// "Start Configuring": creates the row once; starting again changes nothing.
+    pub async fn start_integration(&self, business_id: &str, now: i64) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+            "insert into idp_integrations (business_id, started_at, updated_at) values ($1, $2, $2) \
+             on conflict (business_id) do nothing"
+        )
+        .bind(business_id)
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn change_integration(
+        &self,
+        business_id: &str,
+        change: IntegrationChange<'_>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let affected = match change {
+            IntegrationChange::AppRegistered(v) => with_pool!(self, |p| {
+                sqlx::query(
+                "update idp_integrations set app_registered = $2, updated_at = $3 where business_id = $1"
+            )
+            .bind(business_id)
+            .bind(v)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            })?,
+            IntegrationChange::UsersAdded(v) => with_pool!(self, |p| {
+                sqlx::query(
+                "update idp_integrations set users_added = $2, updated_at = $3 where business_id = $1"
+            )
+            .bind(business_id)
+            .bind(v)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            })?,
+            IntegrationChange::Groups {
+                admins_name,
+                admins_id,
+                desktop_name,
+                desktop_id,
+            } => with_pool!(self, |p| {
+                sqlx::query(
+                "update idp_integrations set admins_group_name = $2, admins_group_id = $3, \
+                 desktop_group_name = $4, desktop_group_id = $5, updated_at = $6 where business_id = $1"
+            )
+            .bind(business_id)
+            .bind(admins_name)
+            .bind(admins_id)
+            .bind(desktop_name)
+            .bind(desktop_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            })?,
+            IntegrationChange::BackupLogin(user_id) => with_pool!(self, |p| {
+                sqlx::query(
+                "update idp_integrations set backup_login_user_id = $2, updated_at = $3 where business_id = $1"
+            )
+            .bind(business_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            })?,
+            IntegrationChange::Active(v) => with_pool!(self, |p| {
+                sqlx::query(
+                "update idp_integrations set active = $2, activated_at = case when $2 then $3 else activated_at end, \
+                 updated_at = $3 where business_id = $1"
+            )
+            .bind(business_id)
+            .bind(v)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            })?,
+        };
+        if affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! A DNS server on loopback for tests: answers TXT queries from a zone the test edits while it
+//! runs; `mute` makes it swallow queries (UDP and TCP) to test timeouts.
+
+use hickory_resolver::proto::{
+    op::{Message, ResponseCode},
+    rr::{rdata::TXT, RData, Record, RecordType},
+};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+};
+
+#[derive(Clone)]
+pub struct TestDns {
+    pub addr: SocketAddr,
+    zone: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    mute: Arc<AtomicBool>,
+}
+
+fn key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl TestDns {
+    pub async fn start() -> TestDns {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind udp");
+        let addr = udp.local_addr().expect("addr");
+        // TCP on the same port accepts and never answers, so a muted server times out on both
+        let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
+        let zone: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+        let mute = Arc::new(AtomicBool::new(false));
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = tcp.accept().await {
+                held.push(sock);
+            }
+        });
+        let (z, m) = (zone.clone(), mute.clone());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            loop {
+                let Ok((n, peer)) = udp.recv_from(&mut buf).await else {
+                    break;
+                };
+                if m.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(req) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let mut res = Message::response(req.metadata.id, req.metadata.op_code);
+                res.metadata.recursion_desired = req.metadata.recursion_desired;
+                res.metadata.authoritative = true;
+                for q in &req.queries {
+                    res.add_query(q.clone());
+                    let values = z
+                        .lock()
+                        .expect("zone")
+                        .get(&key(&q.name().to_string()))
+                        .cloned();
+                    match values {
+                        Some(values) if q.query_type() == RecordType::TXT => {
+                            for v in values {
+                                res.add_answer(Record::from_rdata(
+                                    q.name().clone(),
+                                    60,
+                                    RData::TXT(TXT::new(vec![v])),
+                                ));
+                            }
+                        }
+                        Some(_) => {}
+                        None => res.metadata.response_code = ResponseCode::NXDomain,
+                    }
+                }
+                if let Ok(bytes) = res.to_vec() {
+                    let _ = udp.send_to(&bytes, peer).await;
+                }
+            }
+        });
+        TestDns { addr, zone, mute }
+    }
+
+    /// Replaces the TXT records at `name`.
+    pub fn set_txt(&self, name: &str, values: &[&str]) {
+        self.zone
+            .lock()
+            .expect("zone")
+            .insert(key(name), values.iter().map(|v| v.to_string()).collect());
+    }
+
+    pub fn mute(&self, on: bool) {
+        self.mute.store(on, Ordering::SeqCst);
+    }
+}
