@@ -2,6 +2,9 @@
 //! Shared modules compile for the browser (hydrate) and the server (ssr); server-only modules
 //! are gated here, once.
 
+// The configurator page's view type nests deeply (seven cards of islands).
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod model;
@@ -15,6 +18,8 @@ pub mod dns;
 pub mod integration;
 #[cfg(feature = "ssr")]
 pub mod licensing;
+#[cfg(feature = "ssr")]
+pub mod saml;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

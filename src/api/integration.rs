@@ -35,6 +35,12 @@ pub async fn change_integration(
     desktop_group_name: Option<String>,
     desktop_group_id: Option<String>,
     backup_login: Option<String>,
+    idp_entity_id: Option<String>,
+    idp_sso_url: Option<String>,
+    certificate: Option<String>,
+    fingerprint: Option<String>,
+    metadata_xml: Option<String>,
+    enabled: Option<String>,
 ) -> Result<(), ApiError> {
     use super::ctx;
     use crate::integration as i;
@@ -45,7 +51,8 @@ pub async fn change_integration(
             let u = &s.user;
             let domain = domain.unwrap_or_default();
             // an unchecked check box is absent from the form
-            let checked = done.is_some_and(|v| !v.is_empty() && v != "false");
+            let on = |v: Option<String>| v.is_some_and(|v| !v.is_empty() && v != "false");
+            let checked = on(done);
             let anchor = match action.as_str() {
                 "start" => i::start(&state, u).await.map(|_| ""),
                 "add_domain" => i::add_domain(&state, u, &domain).await.map(|_| "#step-1"),
@@ -78,6 +85,32 @@ pub async fn change_integration(
                         .await
                         .map(|_| "#step-7")
                 }
+                "saml" => i::set_saml_endpoint(
+                    &state,
+                    u,
+                    idp_entity_id.as_deref().unwrap_or(""),
+                    idp_sso_url.as_deref().unwrap_or(""),
+                )
+                .await
+                .map(|_| "#step-4"),
+                "add_certificate" => {
+                    i::add_certificate(&state, u, certificate.as_deref().unwrap_or(""))
+                        .await
+                        .map(|_| "#step-4")
+                }
+                "remove_certificate" => {
+                    i::remove_certificate(&state, u, fingerprint.as_deref().unwrap_or(""))
+                        .await
+                        .map(|_| "#step-4")
+                }
+                "import_metadata" => {
+                    i::import_metadata(&state, u, metadata_xml.as_deref().unwrap_or(""))
+                        .await
+                        .map(|_| "#step-4")
+                }
+                "scim" => i::set_scim(&state, u, on(enabled), checked)
+                    .await
+                    .map(|_| "#step-5"),
                 "activate" => i::activate(&state, u).await.map(|_| ""),
                 "deactivate" => i::deactivate(&state, u).await.map(|_| ""),
                 other => Err(ApiError::BadRequest(format!(
@@ -86,6 +119,21 @@ pub async fn change_integration(
             }?;
             leptos_axum::redirect(&format!("{PAGE}{anchor}"));
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// A new SCIM bearer token, answered once (only its hash is kept).
+#[server(prefix = "/api", endpoint = "integration/scim_token")]
+pub async fn regenerate_scim_token(revoke_now: Option<String>) -> Result<String, ApiError> {
+    use super::ctx;
+    ctx::finish(
+        async {
+            let state = ctx::state()?;
+            let s = ctx::require_user(&state).await?;
+            let revoke = revoke_now.is_some_and(|v| !v.is_empty() && v != "false");
+            crate::integration::regenerate_scim_token(&state, &s.user, revoke).await
         }
         .await,
     )

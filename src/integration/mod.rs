@@ -3,6 +3,7 @@
 //! admins of the business account reach any of it.
 
 pub mod domains;
+pub mod saml_settings;
 
 use self::domains::CheckOutcome;
 use crate::{
@@ -10,7 +11,8 @@ use crate::{
     api::error::ApiError,
     model::{
         integration::{
-            DomainStatus, DomainView, EventView, GroupMapping, IntegrationView, StepView,
+            CertView, DomainStatus, DomainView, EventView, GroupMapping, IntegrationView, SamlView,
+            ScimView, StepView,
         },
         step::{self, Facts, Step},
         validate,
@@ -19,6 +21,7 @@ use crate::{
     store::{
         business::MembershipRow,
         domains::{CheckRecord, DomainRow},
+        idp_settings::CertificateRow,
         integrations::{IntegrationChange, IntegrationRow},
         users::UserRow,
         StoreError,
@@ -32,15 +35,22 @@ struct Ctx {
     member: MembershipRow,
     row: IntegrationRow,
     domains: Vec<DomainRow>,
+    certificates: Vec<CertificateRow>,
+    now: i64,
 }
 
 impl Ctx {
     fn facts(&self) -> Facts {
-        facts(&self.row, &self.domains)
+        facts(&self.row, &self.domains, &self.certificates, self.now)
     }
 }
 
-pub fn facts(row: &IntegrationRow, domains: &[DomainRow]) -> Facts {
+pub fn facts(
+    row: &IntegrationRow,
+    domains: &[DomainRow],
+    certificates: &[CertificateRow],
+    now: i64,
+) -> Facts {
     Facts {
         active: row.active,
         domains_total: domains.len(),
@@ -51,8 +61,10 @@ pub fn facts(row: &IntegrationRow, domains: &[DomainRow]) -> Facts {
             && !row.desktop_group_id.is_empty(),
         idp_entity_id_set: !row.idp_entity_id.is_empty(),
         idp_sso_url_set: !row.idp_sso_url.is_empty(),
-        // certificates arrive with the SAML step
-        valid_certificates: 0,
+        valid_certificates: certificates
+            .iter()
+            .filter(|c| c.not_before <= now && now < c.not_after)
+            .count(),
         scim_enabled: row.scim_enabled,
         scim_confirmed: row.scim_confirmed,
         users_added: row.users_added,
@@ -73,10 +85,17 @@ async fn load(state: &AppState, user: &UserRow) -> Result<Ctx, ApiError> {
         .domains_of(&member.business_id)
         .await
         .map_err(internal)?;
+    let certificates = state
+        .db
+        .idp_certificates(&member.business_id)
+        .await
+        .map_err(internal)?;
     Ok(Ctx {
         member,
         row,
         domains,
+        certificates,
+        now: state.clock.now(),
     })
 }
 
@@ -141,6 +160,8 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
             domains: Vec::new(),
             app_registered: false,
             groups: GroupMapping::default(),
+            saml: SamlView::default(),
+            scim: ScimView::default(),
             users_added: false,
             backup_login: None,
             backup_candidates: Vec::new(),
@@ -152,8 +173,35 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         .domains_of(&member.business_id)
         .await
         .map_err(internal)?;
-    let f = facts(&row, &domains);
+    let certificates = state
+        .db
+        .idp_certificates(&member.business_id)
+        .await
+        .map_err(internal)?;
+    let now = state.clock.now();
+    let f = facts(&row, &domains, &certificates, now);
     let done = step::evaluate(&f);
+    let token = state
+        .db
+        .current_scim_token(&member.business_id)
+        .await
+        .map_err(internal)?;
+    let sp = sp_urls(state, &member.business_id);
+    let saml = SamlView {
+        sp_entity_id: sp.entity_id,
+        acs_url: sp.acs_url,
+        sp_metadata_url: sp.metadata_url,
+        idp_entity_id: row.idp_entity_id.clone(),
+        idp_sso_url: row.idp_sso_url.clone(),
+        certificates: certificates.iter().map(|c| cert_view(c, now)).collect(),
+    };
+    let scim = ScimView {
+        enabled: row.scim_enabled,
+        confirmed: row.scim_confirmed,
+        base_url: state.settings.link("/scim/v2"),
+        token_hint: token.as_ref().map(|t| format!("\u{2026}{}", t.hint)),
+        token_created: token.map(|t| format_time(t.created_at)),
+    };
     let candidates = state
         .db
         .password_members(&member.business_id)
@@ -195,6 +243,8 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
             desktop_group_name: row.desktop_group_name,
             desktop_group_id: row.desktop_group_id,
         },
+        saml,
+        scim,
         users_added: row.users_added,
         backup_login,
         backup_candidates: candidates.into_iter().map(|(_, e)| e).collect(),
@@ -589,6 +639,310 @@ pub async fn deactivate(state: &AppState, user: &UserRow) -> Result<(), ApiError
         "Deactivated the integration".into(),
     )
     .await
+}
+
+/// Our side of the SAML exchange for one business account (derived from `--public-url`).
+pub struct SpUrls {
+    pub entity_id: String,
+    pub acs_url: String,
+    pub metadata_url: String,
+}
+
+pub fn sp_urls(state: &AppState, business_id: &str) -> SpUrls {
+    SpUrls {
+        entity_id: state.settings.link(&format!("/saml/{business_id}")),
+        acs_url: state.settings.link(&format!("/saml/{business_id}/acs")),
+        metadata_url: state
+            .settings
+            .link(&format!("/saml/{business_id}/metadata")),
+    }
+}
+
+fn cert_view(c: &CertificateRow, now: i64) -> CertView {
+    CertView {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        fingerprint: c.fingerprint.clone(),
+        valid_from: crate::server::clock::format_date(c.not_before),
+        valid_until: crate::server::clock::format_date(c.not_after),
+        expired: c.not_after <= now,
+        expires_soon: c.not_after > now && c.not_after - now <= saml_settings::EXPIRY_WARNING_SECS,
+    }
+}
+
+pub async fn set_saml_endpoint(
+    state: &AppState,
+    user: &UserRow,
+    entity_id: &str,
+    sso_url: &str,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let mut errors = Vec::new();
+    let entity_id = saml_settings::check_entity_id(entity_id)
+        .map_err(|m| {
+            errors.push(crate::api::error::FieldError {
+                field: "idp_entity_id".into(),
+                message: m,
+            })
+        })
+        .unwrap_or_default();
+    let sso_url = saml_settings::check_sso_url(sso_url)
+        .map_err(|m| {
+            errors.push(crate::api::error::FieldError {
+                field: "idp_sso_url".into(),
+                message: m,
+            })
+        })
+        .unwrap_or_default();
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    state
+        .db
+        .set_idp_endpoint(
+            &ctx.member.business_id,
+            &entity_id,
+            &sso_url,
+            state.clock.now(),
+        )
+        .await
+        .map_err(internal)?;
+    log(
+        state,
+        &ctx,
+        user,
+        format!("Set the IdP entity ID to {entity_id} and the SSO URL to {sso_url}"),
+    )
+    .await
+}
+
+async fn store_certificate(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &UserRow,
+    cert: saml_settings::Certificate,
+) -> Result<bool, ApiError> {
+    let row = CertificateRow {
+        der_base64: cert.der_base64,
+        fingerprint: cert.fingerprint.clone(),
+        subject: cert.subject.clone(),
+        issuer: cert.issuer,
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+    };
+    match state
+        .db
+        .add_idp_certificate(&ctx.member.business_id, &row, state.clock.now())
+        .await
+    {
+        Ok(()) => {
+            log(
+                state,
+                ctx,
+                user,
+                format!(
+                    "Added IdP certificate {} ({})",
+                    cert.fingerprint, cert.subject
+                ),
+            )
+            .await?;
+            Ok(true)
+        }
+        Err(StoreError::Conflict { .. }) => Ok(false),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+pub async fn add_certificate(
+    state: &AppState,
+    user: &UserRow,
+    input: &str,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let cert = saml_settings::parse_certificate(input, state.clock.now())
+        .map_err(|m| ApiError::field("certificate", m))?;
+    if !store_certificate(state, &ctx, user, cert).await? {
+        return Err(ApiError::field(
+            "certificate",
+            "This certificate is already in the list.",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn remove_certificate(
+    state: &AppState,
+    user: &UserRow,
+    fingerprint: &str,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let before = ctx.facts();
+    let Some(c) = ctx
+        .certificates
+        .iter()
+        .find(|c| c.fingerprint == fingerprint)
+    else {
+        return Err(ApiError::NotFound(
+            "This certificate is not in the list.".into(),
+        ));
+    };
+    let was_valid = c.not_before <= ctx.now && ctx.now < c.not_after;
+    let after = Facts {
+        valid_certificates: before.valid_certificates - usize::from(was_valid),
+        ..before.clone()
+    };
+    guard_active(&before, &after)?;
+    state
+        .db
+        .remove_idp_certificate(&ctx.member.business_id, fingerprint)
+        .await
+        .map_err(internal)?;
+    log(
+        state,
+        &ctx,
+        user,
+        format!("Removed IdP certificate {fingerprint}"),
+    )
+    .await
+}
+
+/// Fills entity ID, SSO URL and certificates from the IdP's metadata XML. Expired
+/// certificates in it are skipped (and named); at least one must be valid.
+pub async fn import_metadata(state: &AppState, user: &UserRow, xml: &str) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    let md = saml_settings::parse_metadata(xml).map_err(|m| ApiError::field("metadata_xml", m))?;
+    let entity_id = saml_settings::check_entity_id(&md.entity_id)
+        .map_err(|m| ApiError::field("metadata_xml", m))?;
+    let sso_url = saml_settings::check_sso_url(&md.sso_url)
+        .map_err(|m| ApiError::field("metadata_xml", format!("SSO URL {}: {m}", md.sso_url)))?;
+    let now = state.clock.now();
+    let mut valid = Vec::new();
+    let mut refused = Vec::new();
+    for c in &md.certificates {
+        match saml_settings::parse_certificate(c, now) {
+            Ok(cert) => valid.push(cert),
+            Err(m) => refused.push(m),
+        }
+    }
+    if valid.is_empty() {
+        return Err(ApiError::field(
+            "metadata_xml",
+            format!(
+                "The metadata holds no usable signing certificate: {}",
+                refused.join(" ")
+            ),
+        ));
+    }
+    state
+        .db
+        .set_idp_endpoint(&ctx.member.business_id, &entity_id, &sso_url, now)
+        .await
+        .map_err(internal)?;
+    log(
+        state,
+        &ctx,
+        user,
+        format!("Imported IdP metadata for {entity_id}"),
+    )
+    .await?;
+    for cert in valid {
+        store_certificate(state, &ctx, user, cert).await?;
+    }
+    Ok(())
+}
+
+pub async fn set_scim(
+    state: &AppState,
+    user: &UserRow,
+    enabled: bool,
+    confirmed: bool,
+) -> Result<(), ApiError> {
+    let ctx = load(state, user).await?;
+    if enabled
+        && confirmed
+        && state
+            .db
+            .current_scim_token(&ctx.member.business_id)
+            .await
+            .map_err(internal)?
+            .is_none()
+    {
+        return Err(ApiError::field(
+            "done",
+            "Generate the bearer token and enter it in your IdP first.",
+        ));
+    }
+    let before = ctx.facts();
+    guard_active(
+        &before,
+        &Facts {
+            scim_enabled: enabled,
+            scim_confirmed: confirmed,
+            ..before.clone()
+        },
+    )?;
+    state
+        .db
+        .set_scim(
+            &ctx.member.business_id,
+            enabled,
+            confirmed && enabled,
+            state.clock.now(),
+        )
+        .await
+        .map_err(internal)?;
+    let what = match (enabled, confirmed) {
+        (false, _) => "Turned SCIM support off".to_string(),
+        (true, true) => "Turned SCIM support on and confirmed the IdP configuration".to_string(),
+        (true, false) => "Turned SCIM support on".to_string(),
+    };
+    log(state, &ctx, user, what).await
+}
+
+/// How long a replaced SCIM token keeps working, so the IdP can be updated without a gap.
+pub const SCIM_TOKEN_GRACE_SECS: i64 = 24 * 3600;
+
+/// A new SCIM bearer token, shown this once. The previous one stays valid for the grace
+/// period, or stops at once when `revoke_now`.
+pub async fn regenerate_scim_token(
+    state: &AppState,
+    user: &UserRow,
+    revoke_now: bool,
+) -> Result<String, ApiError> {
+    let ctx = load(state, user).await?;
+    let token = format!("sgscim_{}", random_token());
+    let hint: String = token
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let now = state.clock.now();
+    let old_until = if revoke_now {
+        now
+    } else {
+        now + SCIM_TOKEN_GRACE_SECS
+    };
+    state
+        .db
+        .replace_scim_token(
+            &ctx.member.business_id,
+            &state.secret.hash_token(&token),
+            &hint,
+            now,
+            old_until,
+        )
+        .await
+        .map_err(internal)?;
+    let what = if revoke_now {
+        "Generated a new SCIM token; previous tokens revoked at once"
+    } else {
+        "Generated a new SCIM token; previous tokens valid for 24 more hours"
+    };
+    log(state, &ctx, user, what.into()).await?;
+    Ok(token)
 }
 
 #[cfg(test)]

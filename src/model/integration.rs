@@ -14,6 +14,8 @@ pub struct IntegrationView {
     pub domains: Vec<DomainView>,
     pub app_registered: bool,
     pub groups: GroupMapping,
+    pub saml: SamlView,
+    pub scim: ScimView,
     pub users_added: bool,
     pub backup_login: Option<String>,
     /// Members who may be the backup login: they signed in with a password at least once.
@@ -75,4 +77,38 @@ pub struct EventView {
     pub at: String,
     pub who: String,
     pub what: String,
+}
+
+/// Step 4: what we show (ours, read-only) and what the admin gave us (the IdP's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlView {
+    pub sp_entity_id: String,
+    pub acs_url: String,
+    pub sp_metadata_url: String,
+    pub idp_entity_id: String,
+    pub idp_sso_url: String,
+    pub certificates: Vec<CertView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertView {
+    pub subject: String,
+    pub issuer: String,
+    pub fingerprint: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub expired: bool,
+    /// Expires within 30 days.
+    pub expires_soon: bool,
+}
+
+/// Step 5.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimView {
+    pub enabled: bool,
+    pub confirmed: bool,
+    pub base_url: String,
+    /// The last characters of the current token, if one was generated.
+    pub token_hint: Option<String>,
+    pub token_created: Option<String>,
 }

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/saml/{business_id}/metadata", get(sp_metadata))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -65,6 +66,33 @@ async fn server_fn_status(
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Our SP metadata for one business account, for the admin to give to their IdP.
+async fn sp_metadata(
+    State(state): State<AppState>,
+    axum::extract::Path(business_id): axum::extract::Path<String>,
+) -> axum::response::Response {
+    match state.db.business(&business_id).await {
+        Ok(_) => {
+            let sp = crate::integration::sp_urls(&state, &business_id);
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "application/samlmetadata+xml; charset=utf-8",
+                )],
+                crate::saml::sp_metadata(&sp.entity_id, &sp.acs_url),
+            )
+                .into_response()
+        }
+        Err(crate::store::StoreError::NotFound) => {
+            (StatusCode::NOT_FOUND, "No such business account.").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "SP metadata");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

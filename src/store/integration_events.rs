@@ -1,6 +1,6 @@
 //! `integration_events`: the configurator's change log (who, when, what).
 
-use super::{new_id, with_pool, Db, StoreResult};
+use super::{with_pool, Db, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EventRow {
@@ -21,7 +21,8 @@ impl Db {
             sqlx::query(
             "insert into integration_events (id, business_id, user_id, at, what) values ($1, $2, $3, $4, $5)"
         )
-        .bind(new_id())
+        // time-ordered ids keep events of the same second in the order they happened
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(business_id)
         .bind(user_id)
         .bind(now)

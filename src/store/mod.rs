@@ -4,6 +4,7 @@
 pub mod business;
 pub mod domains;
 pub mod email_tokens;
+pub mod idp_settings;
 pub mod integration_events;
 pub mod integrations;
 pub mod invitations;

@@ -4,8 +4,10 @@
 
 use super::forms::{field_error, form_error, Field, FormError};
 use super::layout::{PageTitle, RequireUser};
-use crate::api::integration::{get_integration, ChangeIntegration};
-use crate::model::integration::{DomainStatus, DomainView, GroupMapping, IntegrationView};
+use crate::api::integration::{get_integration, ChangeIntegration, RegenerateScimToken};
+use crate::model::integration::{
+    DomainStatus, DomainView, GroupMapping, IntegrationView, SamlView, ScimView,
+};
 use crate::model::step::Step;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
@@ -82,10 +84,10 @@ fn Configurator(v: IntegrationView) -> impl IntoView {
             <GroupsForm groups=v.groups.clone()/>
         </StepCard>
         <StepCard step=Step::Saml done=d[3]>
-            <p class="text-slate-600">"Entering the IdP's entity ID, SSO URL and signing certificate (or its metadata) is not available yet."</p>
+            <SamlStep saml=v.saml.clone()/>
         </StepCard>
         <StepCard step=Step::Scim done=d[4]>
-            <p class="text-slate-600">"The SCIM settings (base URL and bearer token) are not available yet."</p>
+            <ScimStep scim=v.scim.clone()/>
         </StepCard>
         <StepCard step=Step::UsersAdded done=d[5]>
             <p class="mb-3">"In your IdP, add the people who administer this business account to the admins group, and everyone who uses the desktop app to the desktop users group."</p>
@@ -353,5 +355,213 @@ fn CopyButton(text: String) -> impl IntoView {
     };
     view! {
         <button type="button" class="copy-btn" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+    }
+}
+
+/// A read-only value with a copy button.
+#[component]
+fn ReadOnly(label: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="mb-2">
+            <span class="block text-sm font-medium text-slate-700">{label}</span>
+            <code class="break-all rounded bg-slate-100 px-1" data-testid=label>{value.clone()}</code>
+            <CopyButton text=value/>
+        </div>
+    }
+}
+
+#[component]
+fn SamlStep(saml: SamlView) -> impl IntoView {
+    view! {
+        <h3 class="font-semibold mb-2">"Enter these in your IdP"</h3>
+        <ReadOnly label="SP entity ID (audience)" value=saml.sp_entity_id.clone()/>
+        <ReadOnly label="Assertion Consumer Service URL" value=saml.acs_url.clone()/>
+        <p class="mb-4 text-sm"><a class="underline" href=saml.sp_metadata_url.clone() download="seatgate-sp-metadata.xml">"Download our SP metadata XML"</a></p>
+        <h3 class="font-semibold mb-2">"Your IdP's settings"</h3>
+        <SamlEndpointForm entity_id=saml.idp_entity_id.clone() sso_url=saml.idp_sso_url.clone()/>
+        <h4 class="font-medium mt-4 mb-2">"Signing certificates"</h4>
+        {if saml.certificates.is_empty() {
+            Either::Left(view! { <p class="text-sm text-slate-600 mb-2">"No certificate yet."</p> })
+        } else {
+            Either::Right(view! {
+                <ul class="mb-3" aria-label="IdP signing certificates">
+                    {saml.certificates.into_iter().map(|c| {
+                        let state = if c.expired { "badge-bad" } else if c.expires_soon { "badge-wait" } else { "badge-ok" };
+                        let note = if c.expired { "Expired" } else if c.expires_soon { "Expires within 30 days" } else { "Valid" };
+                        view! {
+                            <li class="domain text-sm">
+                                <div class="flex flex-wrap items-center gap-2">
+                                    <span class=state>{note}</span>
+                                    <span class="grow">{c.subject.clone()}</span>
+                                    <CertRemoveButton fingerprint=c.fingerprint.clone()/>
+                                </div>
+                                <div>"Issuer: "{c.issuer}</div>
+                                <div>{format!("Valid {} to {}", c.valid_from, c.valid_until)}</div>
+                                <div class="font-mono break-all">"SHA-256: "{c.fingerprint}</div>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })
+        }}
+        <AddCertificateForm/>
+        <h4 class="font-medium mt-4 mb-2">"Or import your IdP's metadata"</h4>
+        <MetadataForm/>
+    }
+}
+
+#[island]
+fn SamlEndpointForm(entity_id: String, sso_url: String) -> impl IntoView {
+    let act = ServerAction::<ChangeIntegration>::new();
+    let value = act.value();
+    view! {
+        <ActionForm action=act>
+            <input type="hidden" name="action" value="saml"/>
+            <Field label="IdP entity ID" name="idp_entity_id" value=entity_id error=field_error(value, "idp_entity_id")/>
+            <Field label="IdP SSO URL" name="idp_sso_url" kind="url" value=sso_url error=field_error(value, "idp_sso_url")/>
+            <button type="submit" class="btn-primary" disabled=move || act.pending().get()>"Save SAML Settings"</button>
+        </ActionForm>
+    }
+}
+
+#[island]
+fn CertRemoveButton(fingerprint: String) -> impl IntoView {
+    let act = ServerAction::<ChangeIntegration>::new();
+    let value = act.value();
+    view! {
+        <ActionForm action=act attr:class="inline">
+            <input type="hidden" name="action" value="remove_certificate"/>
+            <input type="hidden" name="fingerprint" value=fingerprint/>
+            <button type="submit" class="btn-secondary">"Remove"</button>
+        </ActionForm>
+        <FormError message=form_error(value)/>
+    }
+}
+
+#[island]
+fn AddCertificateForm() -> impl IntoView {
+    let act = ServerAction::<ChangeIntegration>::new();
+    let value = act.value();
+    view! {
+        <ActionForm action=act>
+            <input type="hidden" name="action" value="add_certificate"/>
+            <label for="field-certificate" class="block text-sm font-medium text-slate-700 mb-1">"Add a signing certificate (PEM or base64)"</label>
+            <textarea id="field-certificate" name="certificate" rows="4" class="input font-mono text-xs"></textarea>
+            <p class="field-error" role="alert">{move || field_error(value, "certificate").get()}</p>
+            <button type="submit" class="btn-secondary mt-2" disabled=move || act.pending().get()>"Add Certificate"</button>
+        </ActionForm>
+    }
+}
+
+#[island]
+fn MetadataForm() -> impl IntoView {
+    let act = ServerAction::<ChangeIntegration>::new();
+    let value = act.value();
+    let xml = RwSignal::new(String::new());
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let file = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0));
+            if let Some(file) = file {
+                leptos::task::spawn_local(async move {
+                    if let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                        xml.set(text.as_string().unwrap_or_default());
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, xml);
+    };
+    view! {
+        <ActionForm action=act>
+            <input type="hidden" name="action" value="import_metadata"/>
+            <label for="field-metadata-file" class="block text-sm font-medium text-slate-700 mb-1">"IdP metadata file"</label>
+            <input id="field-metadata-file" type="file" accept=".xml,application/xml,text/xml" on:change=on_file class="mb-2"/>
+            <label for="field-metadata_xml" class="block text-sm font-medium text-slate-700 mb-1">"IdP metadata XML"</label>
+            <textarea id="field-metadata_xml" name="metadata_xml" rows="4" class="input font-mono text-xs"
+                prop:value=move || xml.get() on:input=move |ev| xml.set(event_target_value(&ev))></textarea>
+            <p class="field-error" role="alert">{move || field_error(value, "metadata_xml").get()}</p>
+            <button type="submit" class="btn-secondary mt-2" disabled=move || act.pending().get()>"Import Metadata"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn ScimStep(scim: ScimView) -> impl IntoView {
+    view! {
+        <ScimForm enabled=scim.enabled confirmed=scim.confirmed/>
+        {scim.enabled.then(|| view! {
+            <div class="mt-4">
+                <ReadOnly label="SCIM base URL" value=scim.base_url.clone()/>
+                <ScimTokenBox hint=scim.token_hint.clone() created=scim.token_created.clone()/>
+            </div>
+        })}
+    }
+}
+
+#[island]
+fn ScimForm(enabled: bool, confirmed: bool) -> impl IntoView {
+    let act = ServerAction::<ChangeIntegration>::new();
+    let value = act.value();
+    view! {
+        <ActionForm action=act>
+            <input type="hidden" name="action" value="scim"/>
+            <div class="flex items-center gap-2 mb-2">
+                <input type="checkbox" id="check-scim-enabled" name="enabled" value="true" checked=enabled class="h-5 w-5"/>
+                <label for="check-scim-enabled">"SCIM support"</label>
+            </div>
+            <div class="flex items-center gap-2 mb-3">
+                <input type="checkbox" id="check-scim-done" name="done" value="true" checked=confirmed class="h-5 w-5"/>
+                <label for="check-scim-done">"Configuration in the IdP Directory is done"</label>
+            </div>
+            <p class="field-error" role="alert">{move || field_error(value, "done").get()}</p>
+            <button type="submit" class="btn-primary" disabled=move || act.pending().get()>"Save SCIM Settings"</button>
+        </ActionForm>
+        <FormError message=Signal::derive(move || form_error(value).get().filter(|_| field_error(value, "done").get().is_none()))/>
+    }
+}
+
+#[island]
+fn ScimTokenBox(hint: Option<String>, created: Option<String>) -> impl IntoView {
+    let act = ServerAction::<RegenerateScimToken>::new();
+    let value = act.value();
+    let token =
+        Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).cloned()));
+    let has_token = hint.is_some();
+    view! {
+        <span class="block text-sm font-medium text-slate-700">"Bearer token"</span>
+        {move || match token.get() {
+            Some(t) => Either::Left(view! {
+                <div class="alert-ok" role="status">
+                    <code class="break-all" data-testid="scim-token">{t.clone()}</code>
+                    <CopyButton text=t/>
+                    <p class="text-sm mt-1">"Copy it into your IdP now: it is shown only this once (we keep only a hash)."</p>
+                </div>
+            }),
+            None => Either::Right(view! {
+                <p class="text-sm mb-2">{match (&hint, &created) {
+                    (Some(h), Some(c)) => format!("Current token {h}, generated {c}."),
+                    _ => "No token yet.".to_string(),
+                }}</p>
+            }),
+        }}
+        <ActionForm action=act>
+            {has_token.then(|| view! {
+                <div class="flex items-center gap-2 mb-2">
+                    <input type="checkbox" id="check-revoke-now" name="revoke_now" value="true" class="h-5 w-5"/>
+                    <label for="check-revoke-now">"Revoke the current token at once (otherwise it keeps working for 24 hours)"</label>
+                </div>
+            })}
+            <button type="submit" class="btn-secondary" disabled=move || act.pending().get()>
+                {if has_token { "Regenerate Token" } else { "Generate Token" }}
+            </button>
+        </ActionForm>
+        <FormError message=form_error(value)/>
     }
 }

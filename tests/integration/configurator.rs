@@ -479,3 +479,306 @@ async fn the_page_shows_grey_and_green_cards(b: Backend) {
     );
 }
 both!(the_page_shows_grey_and_green_cards);
+
+fn okta_metadata() -> String {
+    std::fs::read_to_string("tests/fixtures/saml/okta/metadata.xml").expect("fixture")
+}
+
+async fn the_saml_step_takes_metadata_or_typed_settings(b: Backend) {
+    let app = TestApp::new(b).await;
+    let mut c = started_admin(&app, "admin@acme-corp.com", "Acme").await;
+    let v = view(&mut c).await;
+    let sp_entity = v["saml"]["sp_entity_id"]
+        .as_str()
+        .expect("sp entity")
+        .to_string();
+    assert!(
+        sp_entity.starts_with("http://seatgate.test/saml/"),
+        "{sp_entity}"
+    );
+    assert_eq!(v["saml"]["acs_url"], format!("{sp_entity}/acs"));
+
+    // our SP metadata, for the IdP
+    let md = c
+        .get(&format!(
+            "{}/metadata",
+            sp_entity.trim_start_matches("http://seatgate.test")
+        ))
+        .await;
+    assert_eq!(md.status, 200);
+    assert!(md
+        .header("content-type")
+        .expect("type")
+        .contains("samlmetadata+xml"));
+    assert!(md.body.contains(&format!(r#"entityID="{sp_entity}""#)));
+    assert_eq!(c.get("/saml/no-such-account/metadata").await.status, 404);
+
+    // typed settings are checked field by field
+    let r = change(
+        &mut c,
+        "saml",
+        &[
+            ("idp_entity_id", "has space"),
+            ("idp_sso_url", "http://idp.example.com/sso"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.field_message("idp_entity_id").is_some()
+            && r.field_message("idp_sso_url")
+                .expect("url")
+                .contains("https")
+    );
+    let r = change(
+        &mut c,
+        "add_certificate",
+        &[("certificate", "not a certificate")],
+    )
+    .await;
+    assert!(
+        r.field_message("certificate")
+            .expect("message")
+            .contains("not"),
+        "{}",
+        r.body
+    );
+    let ping = std::fs::read_to_string("tests/fixtures/saml/ping/metadata.xml").expect("fixture");
+    let r = change(&mut c, "import_metadata", &[("metadata_xml", &ping)]).await;
+    assert_eq!(
+        r.status, 400,
+        "Ping's only certificate expired in 2024: {}",
+        r.body
+    );
+    assert!(
+        r.field_message("metadata_xml")
+            .expect("message")
+            .contains("expired"),
+        "{}",
+        r.body
+    );
+    assert!(!steps(&view(&mut c).await)[3]);
+
+    // metadata from a real Okta tenant fills entity ID, SSO URL and certificate
+    let r = change(
+        &mut c,
+        "import_metadata",
+        &[("metadata_xml", &okta_metadata())],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&mut c).await;
+    assert_eq!(
+        v["saml"]["idp_entity_id"],
+        "http://www.okta.com/exkdoocxa1VmjpXmX697"
+    );
+    assert!(v["saml"]["idp_sso_url"]
+        .as_str()
+        .expect("url")
+        .starts_with("https://"));
+    let cert = &v["saml"]["certificates"][0];
+    assert_eq!(cert["expired"], false);
+    assert_eq!(cert["fingerprint"].as_str().expect("fp").len(), 95);
+    assert!(steps(&v)[3], "step 4 green");
+
+    // the same certificate again is refused; removing it turns the card grey
+    let der = crate::support::okta_certificate();
+    let r = change(&mut c, "add_certificate", &[("certificate", &der)]).await;
+    assert!(r
+        .field_message("certificate")
+        .expect("message")
+        .contains("already"));
+    let fp = cert["fingerprint"].as_str().expect("fp").to_string();
+    assert_eq!(
+        change(&mut c, "remove_certificate", &[("fingerprint", &fp)])
+            .await
+            .status,
+        200
+    );
+    assert!(!steps(&view(&mut c).await)[3]);
+    // a PEM pasted by hand works too
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{der}\n-----END CERTIFICATE-----");
+    assert_eq!(
+        change(&mut c, "add_certificate", &[("certificate", &pem)])
+            .await
+            .status,
+        200
+    );
+    assert!(steps(&view(&mut c).await)[3]);
+}
+both!(the_saml_step_takes_metadata_or_typed_settings);
+
+async fn scim_tokens_are_shown_once_and_replaced_with_a_grace_period(b: Backend) {
+    let app = TestApp::new(b).await;
+    let mut c = started_admin(&app, "admin@acme-corp.com", "Acme").await;
+    let v = view(&mut c).await;
+    assert_eq!(v["scim"]["enabled"], true, "SCIM support is on by default");
+    assert_eq!(v["scim"]["base_url"], "http://seatgate.test/scim/v2");
+    assert!(!steps(&v)[4]);
+
+    let r = change(&mut c, "scim", &[("enabled", "true"), ("done", "true")]).await;
+    assert!(r
+        .field_message("done")
+        .expect("message")
+        .contains("Generate the bearer token"));
+
+    let first = c.call("integration/scim_token", &[]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first: String = serde_json::from_str(&first.body).expect("token");
+    assert!(first.starts_with("sgscim_") && first.len() > 40);
+    let v = view(&mut c).await;
+    assert!(
+        !v.to_string().contains(&first),
+        "the token is never shown again"
+    );
+    assert!(first.ends_with(
+        v["scim"]["token_hint"]
+            .as_str()
+            .expect("hint")
+            .trim_start_matches('\u{2026}')
+    ));
+    let owner = |t: &str| {
+        let hash = app.state.secret.hash_token(t);
+        let db = app.state.db.clone();
+        let now = app.state.clock.now();
+        async move { db.scim_token_owner(&hash, now).await.expect("lookup") }
+    };
+    let business = owner(&first).await.expect("first token works");
+
+    assert_eq!(
+        change(&mut c, "scim", &[("enabled", "true"), ("done", "true")])
+            .await
+            .status,
+        200
+    );
+    assert!(steps(&view(&mut c).await)[4]);
+
+    // regenerating keeps the old token working for the grace period…
+    let second: String =
+        serde_json::from_str(&c.call("integration/scim_token", &[]).await.body).expect("token");
+    assert_eq!(owner(&second).await.as_deref(), Some(business.as_str()));
+    assert!(
+        owner(&first).await.is_some(),
+        "old token still valid during the grace period"
+    );
+    app.state.clock.advance(24 * 3600 + 1);
+    assert!(
+        owner(&first).await.is_none(),
+        "old token expired after 24 hours"
+    );
+    // …unless revoked at once
+    c.call(
+        "signin",
+        &[("email", "admin@acme-corp.com"), ("password", PASSWORD)],
+    )
+    .await;
+    let third: String = serde_json::from_str(
+        &c.call("integration/scim_token", &[("revoke_now", "true")])
+            .await
+            .body,
+    )
+    .expect("token");
+    assert!(owner(&second).await.is_none(), "revoked at once");
+    assert!(owner(&third).await.is_some());
+
+    // switching SCIM off also turns the card green
+    assert_eq!(change(&mut c, "scim", &[]).await.status, 200);
+    let v = view(&mut c).await;
+    assert_eq!(v["scim"]["enabled"], false);
+    assert!(steps(&v)[4]);
+}
+both!(scim_tokens_are_shown_once_and_replaced_with_a_grace_period);
+
+/// Completes all seven steps for `domain`.
+async fn complete_all_steps(app: &TestApp, c: &mut Client, email: &str, domain: &str) {
+    let (name, value) = add(c, domain).await;
+    app.dns.set_txt(&name, &[&value]);
+    change(c, "verify_domain", &[("domain", domain)]).await;
+    change(c, "app_registered", &[("done", "true")]).await;
+    change(
+        c,
+        "groups",
+        &[
+            ("admins_group_name", "SG-Admins"),
+            ("admins_group_id", "g-admins"),
+            ("desktop_group_name", "SG-Desktop"),
+            ("desktop_group_id", "g-desktop"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        change(c, "import_metadata", &[("metadata_xml", &okta_metadata())])
+            .await
+            .status,
+        200
+    );
+    change(c, "scim", &[]).await;
+    change(c, "users_added", &[("done", "true")]).await;
+    assert_eq!(
+        change(c, "backup_login", &[("backup_login", email)])
+            .await
+            .status,
+        200
+    );
+}
+
+async fn activation_needs_all_seven_and_guards_the_active_integration(b: Backend) {
+    let app = TestApp::new(b).await;
+    let mut c = started_admin(&app, "admin@acme-corp.com", "Acme").await;
+    complete_all_steps(&app, &mut c, "admin@acme-corp.com", "acme-corp.com").await;
+    let v = view(&mut c).await;
+    assert_eq!(steps(&v), [true; 7]);
+    assert_eq!(v["can_activate"], true);
+
+    assert_eq!(change(&mut c, "activate", &[]).await.status, 200);
+    let v = view(&mut c).await;
+    assert_eq!(v["active"], true);
+    assert_eq!(v["events"][0]["what"], "Activated the integration");
+
+    // while active, changes that would grey a card are refused…
+    for (action, fields) in [
+        ("app_registered", vec![]),
+        ("users_added", vec![]),
+        ("scim", vec![("enabled", "true")]),
+        ("remove_domain", vec![("domain", "acme-corp.com")]),
+    ] {
+        let r = change(&mut c, action, &fields).await;
+        assert_eq!(r.status, 409, "{action}: {}", r.body);
+        assert!(
+            r.body.contains("Deactivate the integration first"),
+            "{action}: {}",
+            r.body
+        );
+    }
+    let fp = view(&mut c).await["saml"]["certificates"][0]["fingerprint"]
+        .as_str()
+        .expect("fp")
+        .to_string();
+    assert_eq!(
+        change(&mut c, "remove_certificate", &[("fingerprint", &fp)])
+            .await
+            .status,
+        409
+    );
+    // …but a new domain may wait for verification without greying the card
+    add(&mut c, "acme-corp.org").await;
+    let v = view(&mut c).await;
+    assert!(steps(&v)[0]);
+    assert_eq!(domain(&v, "acme-corp.org")["status"], "pending");
+
+    assert_eq!(change(&mut c, "deactivate", &[]).await.status, 200);
+    assert_eq!(view(&mut c).await["active"], false);
+    assert_eq!(
+        change(&mut c, "app_registered", &[]).await.status,
+        200,
+        "allowed once inactive"
+    );
+    let r = change(&mut c, "activate", &[]).await;
+    assert_eq!(r.status, 409);
+    assert!(
+        r.body.contains("2. Register the enterprise app"),
+        "{}",
+        r.body
+    );
+}
+both!(activation_needs_all_seven_and_guards_the_active_integration);

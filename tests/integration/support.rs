@@ -428,3 +428,14 @@ pub async fn business_admin(app: &TestApp, email: &str, org: &str) -> Client {
     assert_eq!(r.status, 200, "register: {}", r.body);
     c
 }
+
+/// The signing certificate (base64 DER) in the Okta metadata fixture.
+pub fn okta_certificate() -> String {
+    let xml = std::fs::read_to_string("tests/fixtures/saml/okta/metadata.xml").expect("fixture");
+    let start = xml.find("X509Certificate>").expect("certificate") + "X509Certificate>".len();
+    let end = start + xml[start..].find('<').expect("end");
+    xml[start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
