@@ -8,6 +8,8 @@ process.env.SEATGATE_E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), "seatgat
 const PORT = Number(process.env.SEATGATE_E2E_PORT ?? 3100);
 const SMTP = Number(process.env.MAILSINK_SMTP_PORT ?? 2525);
 const MAIL_HTTP = Number(process.env.MAILSINK_HTTP_PORT ?? 2580);
+const DNS = Number(process.env.TESTDNS_PORT ?? 5354);
+const DNS_HTTP = Number(process.env.TESTDNS_HTTP_PORT ?? 2581);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 export default defineConfig({
@@ -41,6 +43,12 @@ export default defineConfig({
       reuseExistingServer: false,
     },
     {
+      command: "node support/dnsserver.mjs",
+      url: `http://127.0.0.1:${DNS_HTTP}/health`,
+      env: { TESTDNS_PORT: String(DNS), TESTDNS_HTTP_PORT: String(DNS_HTTP) },
+      reuseExistingServer: false,
+    },
+    {
       command: "./target/release/seatgate serve",
       cwd: "..",
       url: `${BASE}/readyz`,
@@ -51,6 +59,7 @@ export default defineConfig({
         SEATGATE_DATA_DIR: process.env.SEATGATE_E2E_DATA!,
         SEATGATE_PUBLIC_URL: BASE,
         SEATGATE_SMTP_URL: `smtp://127.0.0.1:${SMTP}`,
+        SEATGATE_DNS_SERVER: `127.0.0.1:${DNS}`,
         LEPTOS_SITE_ROOT: "target/site",
         RUST_LOG: "seatgate=info",
       },

@@ -43,3 +43,31 @@ export function uniqueEmail(name: string, domain = "acme.example"): string {
 export async function waitForHydration(page: Page) {
   await page.locator("html[data-hydrated=true]").waitFor({ state: "attached", timeout: 15_000 });
 }
+
+const DNS_API = `http://127.0.0.1:${process.env.TESTDNS_HTTP_PORT ?? 2581}`;
+
+/** Publishes TXT records at `name` on the test DNS server. */
+export async function publishTxt(name: string, values: string[]) {
+  const res = await fetch(`${DNS_API}/txt`, { method: "POST", body: JSON.stringify({ name, values }) });
+  if (!res.ok) throw new Error(`test DNS server refused: ${res.status}`);
+}
+
+const PASSWORD = "portal password 123";
+
+/** Signs up `email`, verifies it through the mailed link, registers a new key for `org`. */
+export async function adminWithBusiness(page: Page, email: string, org: string) {
+  await page.goto("/signup");
+  await waitForHydration(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign Up" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.goto(await linkFromMail(email, "/verify-email"));
+  await page.goto("/register-key");
+  await waitForHydration(page);
+  await page.getByLabel("License key").fill(issueKey(10));
+  await page.getByLabel("Organisation name").fill(org);
+  await page.getByRole("button", { name: "Register Key" }).click();
+  await expect(page).toHaveURL(/\/profile\/business\/licenses/);
+}

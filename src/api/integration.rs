@@ -53,71 +53,57 @@ pub async fn change_integration(
             // an unchecked check box is absent from the form
             let on = |v: Option<String>| v.is_some_and(|v| !v.is_empty() && v != "false");
             let checked = on(done);
-            let anchor = match action.as_str() {
-                "start" => i::start(&state, u).await.map(|_| ""),
-                "add_domain" => i::add_domain(&state, u, &domain).await.map(|_| "#step-1"),
-                "remove_domain" => i::remove_domain(&state, u, &domain)
+            match action.as_str() {
+                "start" => i::start(&state, u).await,
+                "add_domain" => i::add_domain(&state, u, &domain).await,
+                "remove_domain" => i::remove_domain(&state, u, &domain).await,
+                "verify_domain" => i::verify_domain(&state, u, &domain).await.map(|_| ()),
+                "app_registered" => i::set_app_registered(&state, u, checked).await,
+                "groups" => {
+                    i::set_groups(
+                        &state,
+                        u,
+                        i::GroupsForm {
+                            admins_name: admins_group_name.as_deref().unwrap_or(""),
+                            admins_id: admins_group_id.as_deref().unwrap_or(""),
+                            desktop_name: desktop_group_name.as_deref().unwrap_or(""),
+                            desktop_id: desktop_group_id.as_deref().unwrap_or(""),
+                        },
+                    )
                     .await
-                    .map(|_| "#step-1"),
-                "verify_domain" => i::verify_domain(&state, u, &domain)
-                    .await
-                    .map(|_| "#step-1"),
-                "app_registered" => i::set_app_registered(&state, u, checked)
-                    .await
-                    .map(|_| "#step-2"),
-                "groups" => i::set_groups(
-                    &state,
-                    u,
-                    i::GroupsForm {
-                        admins_name: admins_group_name.as_deref().unwrap_or(""),
-                        admins_id: admins_group_id.as_deref().unwrap_or(""),
-                        desktop_name: desktop_group_name.as_deref().unwrap_or(""),
-                        desktop_id: desktop_group_id.as_deref().unwrap_or(""),
-                    },
-                )
-                .await
-                .map(|_| "#step-3"),
-                "users_added" => i::set_users_added(&state, u, checked)
-                    .await
-                    .map(|_| "#step-6"),
-                "backup_login" => {
-                    i::set_backup_login(&state, u, backup_login.as_deref().unwrap_or(""))
-                        .await
-                        .map(|_| "#step-7")
                 }
-                "saml" => i::set_saml_endpoint(
-                    &state,
-                    u,
-                    idp_entity_id.as_deref().unwrap_or(""),
-                    idp_sso_url.as_deref().unwrap_or(""),
-                )
-                .await
-                .map(|_| "#step-4"),
+                "users_added" => i::set_users_added(&state, u, checked).await,
+                "backup_login" => {
+                    i::set_backup_login(&state, u, backup_login.as_deref().unwrap_or("")).await
+                }
+                "saml" => {
+                    i::set_saml_endpoint(
+                        &state,
+                        u,
+                        idp_entity_id.as_deref().unwrap_or(""),
+                        idp_sso_url.as_deref().unwrap_or(""),
+                    )
+                    .await
+                }
                 "add_certificate" => {
-                    i::add_certificate(&state, u, certificate.as_deref().unwrap_or(""))
-                        .await
-                        .map(|_| "#step-4")
+                    i::add_certificate(&state, u, certificate.as_deref().unwrap_or("")).await
                 }
                 "remove_certificate" => {
-                    i::remove_certificate(&state, u, fingerprint.as_deref().unwrap_or(""))
-                        .await
-                        .map(|_| "#step-4")
+                    i::remove_certificate(&state, u, fingerprint.as_deref().unwrap_or("")).await
                 }
                 "import_metadata" => {
-                    i::import_metadata(&state, u, metadata_xml.as_deref().unwrap_or(""))
-                        .await
-                        .map(|_| "#step-4")
+                    i::import_metadata(&state, u, metadata_xml.as_deref().unwrap_or("")).await
                 }
-                "scim" => i::set_scim(&state, u, on(enabled), checked)
-                    .await
-                    .map(|_| "#step-5"),
-                "activate" => i::activate(&state, u).await.map(|_| ""),
-                "deactivate" => i::deactivate(&state, u).await.map(|_| ""),
+                "scim" => i::set_scim(&state, u, on(enabled), checked).await,
+                "activate" => i::activate(&state, u).await,
+                "deactivate" => i::deactivate(&state, u).await,
                 other => Err(ApiError::BadRequest(format!(
                     "Unknown configurator action \u{201c}{other}\u{201d}."
                 ))),
             }?;
-            leptos_axum::redirect(&format!("{PAGE}{anchor}"));
+            // Back to the page itself, rendered again from the stored facts. No `#step-N` anchor:
+            // a change of fragment alone would not reload the page in the browser.
+            leptos_axum::redirect(PAGE);
             Ok(())
         }
         .await,
