@@ -97,13 +97,18 @@ pub async fn signup(
     }
 }
 
-/// Mails a fresh verification link (older links stop working).
-pub async fn send_verification(state: &AppState, user: &UserRow) -> Result<(), ApiError> {
+/// A new one-time token for an emailed link; the user's older links of that kind stop working.
+async fn issue_email_token(
+    state: &AppState,
+    user: &UserRow,
+    purpose: TokenPurpose,
+    ttl_secs: i64,
+) -> Result<String, ApiError> {
     let now = state.clock.now();
     let token = crate::server::secrets::random_token();
     state
         .db
-        .void_email_tokens(&user.id, TokenPurpose::VerifyEmail, now)
+        .void_email_tokens(&user.id, purpose, now)
         .await
         .map_err(internal)?;
     state
@@ -111,12 +116,18 @@ pub async fn send_verification(state: &AppState, user: &UserRow) -> Result<(), A
         .create_email_token(
             &state.secret.hash_token(&token),
             &user.id,
-            TokenPurpose::VerifyEmail,
+            purpose,
             now,
-            now + VERIFY_TTL_SECS,
+            now + ttl_secs,
         )
         .await
         .map_err(internal)?;
+    Ok(token)
+}
+
+/// Mails a fresh verification link (older links stop working).
+pub async fn send_verification(state: &AppState, user: &UserRow) -> Result<(), ApiError> {
+    let token = issue_email_token(state, user, TokenPurpose::VerifyEmail, VERIFY_TTL_SECS).await?;
     let link = state.settings.link(&format!("/verify-email?token={token}"));
     send(state, Mail {
         to: user.email.clone(),
@@ -263,24 +274,8 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
         tracing::info!("password reset asked for an unknown address");
         return Ok(());
     };
-    let now = state.clock.now();
-    let token = crate::server::secrets::random_token();
-    state
-        .db
-        .void_email_tokens(&user.id, TokenPurpose::ResetPassword, now)
-        .await
-        .map_err(internal)?;
-    state
-        .db
-        .create_email_token(
-            &state.secret.hash_token(&token),
-            &user.id,
-            TokenPurpose::ResetPassword,
-            now,
-            now + RESET_TTL_SECS,
-        )
-        .await
-        .map_err(internal)?;
+    let token =
+        issue_email_token(state, &user, TokenPurpose::ResetPassword, RESET_TTL_SECS).await?;
     let link = state
         .settings
         .link(&format!("/reset-password?token={token}"));
