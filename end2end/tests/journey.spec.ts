@@ -57,6 +57,7 @@ test("an admin signs up, registers a key, invites a colleague who joins the busi
   await expect(page.getByText("Invitation sent.")).toBeVisible();
   await expect(page.getByRole("table", { name: "Pending invitations" })).toContainText(colleague);
   await page.getByRole("button", { name: "Sign Out" }).click();
+  await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole("navigation").getByRole("link", { name: "Sign In" })).toBeVisible();
 
   // the colleague signs up, follows the invitation link and sees the account
@@ -80,6 +81,9 @@ test("wrong passwords get a clear message and the key form names typos", async (
   const email = uniqueEmail("carol", "globex.example");
   await signUp(page, email);
   await page.getByRole("button", { name: "Sign Out" }).click();
+  // the sign-out redirect lands on the home page; navigate only after it did
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("navigation").getByRole("link", { name: "Sign In" })).toBeVisible();
   await page.goto("/signin");
   await waitForHydration(page);
   await page.getByLabel("Email").fill(email);

@@ -641,6 +641,16 @@ pub async fn deactivate(state: &AppState, user: &UserRow) -> Result<(), ApiError
     .await
 }
 
+/// Runs CPU-bound parsing on tokio's blocking pool.
+async fn off_worker<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "parsing task failed");
+        ApiError::Internal
+    })
+}
+
 /// Our side of the SAML exchange for one business account (derived from `--public-url`).
 pub struct SpUrls {
     pub entity_id: String,
@@ -759,7 +769,10 @@ pub async fn add_certificate(
     input: &str,
 ) -> Result<(), ApiError> {
     let ctx = load(state, user).await?;
-    let cert = saml_settings::parse_certificate(input, state.clock.now())
+    let now = state.clock.now();
+    let input = input.to_string();
+    let cert = off_worker(move || saml_settings::parse_certificate(&input, now))
+        .await?
         .map_err(|m| ApiError::field("certificate", m))?;
     if !store_certificate(state, &ctx, user, cert).await? {
         return Err(ApiError::field(
@@ -810,16 +823,29 @@ pub async fn remove_certificate(
 /// certificates in it are skipped (and named); at least one must be valid.
 pub async fn import_metadata(state: &AppState, user: &UserRow, xml: &str) -> Result<(), ApiError> {
     let ctx = load(state, user).await?;
-    let md = saml_settings::parse_metadata(xml).map_err(|m| ApiError::field("metadata_xml", m))?;
+    let now = state.clock.now();
+    let xml = xml.to_string();
+    // XML and X.509 parsing run on a blocking thread, not on the async workers
+    let (md, parsed) = off_worker(move || {
+        saml_settings::parse_metadata(&xml).map(|md| {
+            let parsed: Vec<_> = md
+                .certificates
+                .iter()
+                .map(|c| saml_settings::parse_certificate(c, now))
+                .collect();
+            (md, parsed)
+        })
+    })
+    .await?
+    .map_err(|m| ApiError::field("metadata_xml", m))?;
     let entity_id = saml_settings::check_entity_id(&md.entity_id)
         .map_err(|m| ApiError::field("metadata_xml", m))?;
     let sso_url = saml_settings::check_sso_url(&md.sso_url)
         .map_err(|m| ApiError::field("metadata_xml", format!("SSO URL {}: {m}", md.sso_url)))?;
-    let now = state.clock.now();
     let mut valid = Vec::new();
     let mut refused = Vec::new();
-    for c in &md.certificates {
-        match saml_settings::parse_certificate(c, now) {
+    for p in parsed {
+        match p {
             Ok(cert) => valid.push(cert),
             Err(m) => refused.push(m),
         }
