@@ -164,6 +164,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
             scim: ScimView::default(),
             users_added: false,
             backup_login: None,
+            viewer_email: user.email.clone(),
             backup_candidates: Vec::new(),
             events: Vec::new(),
         });
@@ -247,6 +248,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         scim,
         users_added: row.users_added,
         backup_login,
+        viewer_email: user.email.clone(),
         backup_candidates: candidates.into_iter().map(|(_, e)| e).collect(),
         events,
     })

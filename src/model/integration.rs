@@ -18,6 +18,8 @@ pub struct IntegrationView {
     pub scim: ScimView,
     pub users_added: bool,
     pub backup_login: Option<String>,
+    /// The signed-in admin: the backup login's default.
+    pub viewer_email: String,
     /// Members who may be the backup login: they signed in with a password at least once.
     pub backup_candidates: Vec<String>,
     pub events: Vec<EventView>,

@@ -95,7 +95,7 @@ fn Configurator(v: IntegrationView) -> impl IntoView {
         </StepCard>
         <StepCard step=Step::BackupLogin done=d[6]>
             <p class="mb-3">"The backup login signs in with its password even while single sign-on is active, so an IdP outage never locks your organisation out."</p>
-            <BackupLoginForm current=v.backup_login.clone() candidates=v.backup_candidates.clone()/>
+            <BackupLoginForm current=v.backup_login.clone() viewer=v.viewer_email.clone() candidates=v.backup_candidates.clone()/>
         </StepCard>
         <div class="card mt-6">
             <h2 class="text-lg font-semibold mb-2">"Changes"</h2>
@@ -313,11 +313,22 @@ fn GroupsForm(groups: GroupMapping) -> impl IntoView {
 }
 
 #[island]
-fn BackupLoginForm(current: Option<String>, candidates: Vec<String>) -> impl IntoView {
+fn BackupLoginForm(
+    current: Option<String>,
+    viewer: String,
+    candidates: Vec<String>,
+) -> impl IntoView {
     let act = ServerAction::<ChangeIntegration>::new();
     let value = act.value();
+    // defaults to the signed-in admin
     let selected = current
         .clone()
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(&viewer))
+                .cloned()
+        })
         .or_else(|| candidates.first().cloned())
         .unwrap_or_default();
     view! {

@@ -782,3 +782,45 @@ async fn activation_needs_all_seven_and_guards_the_active_integration(b: Backend
     );
 }
 both!(activation_needs_all_seven_and_guards_the_active_integration);
+
+async fn the_backup_login_defaults_to_the_signed_in_admin(b: Backend) {
+    let app = TestApp::new(b).await;
+    let mut zed = started_admin(&app, "zed@acme-corp.com", "Acme").await;
+    zed.call(
+        "invite_user",
+        &[("email", "amy@acme-corp.com"), ("role", "user")],
+    )
+    .await;
+    let token = app
+        .smtp
+        .link("amy@acme-corp.com", "/invitations/accept")
+        .expect("mail")
+        .split("token=")
+        .nth(1)
+        .expect("t")
+        .to_string();
+    let mut amy = verified_user(&app, "amy@acme-corp.com").await;
+    assert_eq!(
+        amy.call("accept_invitation", &[("token", &token)])
+            .await
+            .status,
+        200
+    );
+
+    let v = view(&mut zed).await;
+    assert_eq!(
+        v["backup_candidates"],
+        serde_json::json!(["amy@acme-corp.com", "zed@acme-corp.com"])
+    );
+    assert_eq!(v["viewer_email"], "zed@acme-corp.com");
+    let page = zed.get("/profile/business/idp_integration").await;
+    assert!(
+        page.body
+            .contains(r#"<option value="zed@acme-corp.com" selected"#),
+        "the admin is preselected"
+    );
+    assert!(!page
+        .body
+        .contains(r#"<option value="amy@acme-corp.com" selected"#));
+}
+both!(the_backup_login_defaults_to_the_signed_in_admin);
