@@ -43,7 +43,7 @@ pub async fn change_integration(
     enabled: Option<String>,
 ) -> Result<(), ApiError> {
     use super::ctx;
-    use crate::integration as i;
+    use crate::integration::{self as i, Confirmation};
     ctx::finish(
         async {
             let state = ctx::state()?;
@@ -58,7 +58,9 @@ pub async fn change_integration(
                 "add_domain" => i::add_domain(&state, u, &domain).await,
                 "remove_domain" => i::remove_domain(&state, u, &domain).await,
                 "verify_domain" => i::verify_domain(&state, u, &domain).await.map(|_| ()),
-                "app_registered" => i::set_app_registered(&state, u, checked).await,
+                "app_registered" => {
+                    i::set_confirmation(&state, u, Confirmation::AppRegistered, checked).await
+                }
                 "groups" => {
                     i::set_groups(
                         &state,
@@ -72,7 +74,9 @@ pub async fn change_integration(
                     )
                     .await
                 }
-                "users_added" => i::set_users_added(&state, u, checked).await,
+                "users_added" => {
+                    i::set_confirmation(&state, u, Confirmation::UsersAdded, checked).await
+                }
                 "backup_login" => {
                     i::set_backup_login(&state, u, backup_login.as_deref().unwrap_or("")).await
                 }

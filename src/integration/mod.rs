@@ -5,6 +5,8 @@
 pub mod domains;
 pub mod saml_settings;
 
+pub use crate::store::integrations::Confirmation;
+
 use self::domains::CheckOutcome;
 use crate::{
     accounts::{business::require_admin, internal},
@@ -454,55 +456,40 @@ pub async fn recheck_due_domains(state: &AppState) -> Result<usize, ApiError> {
     Ok(due.len())
 }
 
-pub async fn set_app_registered(
+/// Steps 2 and 6: the admin confirms (or withdraws) what they did in the IdP.
+pub async fn set_confirmation(
     state: &AppState,
     user: &UserRow,
+    which: Confirmation,
     done: bool,
 ) -> Result<(), ApiError> {
     let ctx = load(state, user).await?;
     let before = ctx.facts();
-    guard_active(
-        &before,
-        &Facts {
-            app_registered: done,
-            ..before.clone()
-        },
-    )?;
-    let what = if done {
-        "Confirmed the enterprise app is registered"
-    } else {
-        "Unchecked the enterprise app registration"
+    let mut after = before.clone();
+    let what = match which {
+        Confirmation::AppRegistered => {
+            after.app_registered = done;
+            if done {
+                "Confirmed the enterprise app is registered"
+            } else {
+                "Unchecked the enterprise app registration"
+            }
+        }
+        Confirmation::UsersAdded => {
+            after.users_added = done;
+            if done {
+                "Confirmed users are added to the groups"
+            } else {
+                "Unchecked users added to the groups"
+            }
+        }
     };
+    guard_active(&before, &after)?;
     change(
         state,
         &ctx,
         user,
-        IntegrationChange::AppRegistered(done),
-        what.into(),
-    )
-    .await
-}
-
-pub async fn set_users_added(state: &AppState, user: &UserRow, done: bool) -> Result<(), ApiError> {
-    let ctx = load(state, user).await?;
-    let before = ctx.facts();
-    guard_active(
-        &before,
-        &Facts {
-            users_added: done,
-            ..before.clone()
-        },
-    )?;
-    let what = if done {
-        "Confirmed users are added to the groups"
-    } else {
-        "Unchecked users added to the groups"
-    };
-    change(
-        state,
-        &ctx,
-        user,
-        IntegrationChange::UsersAdded(done),
+        IntegrationChange::Confirm(which, done),
         what.into(),
     )
     .await

@@ -26,17 +26,32 @@ const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_nam
      desktop_group_name, desktop_group_id, idp_entity_id, idp_sso_url, scim_enabled, scim_confirmed, \
      users_added, backup_login_user_id, active, activated_at, updated_at";
 
+/// The configurator's yes/no confirmations (steps 2 and 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    AppRegistered,
+    UsersAdded,
+}
+
+impl Confirmation {
+    fn column(self) -> &'static str {
+        match self {
+            Confirmation::AppRegistered => "app_registered",
+            Confirmation::UsersAdded => "users_added",
+        }
+    }
+}
+
 /// One change to the stored facts.
 #[derive(Clone, Debug)]
 pub enum IntegrationChange<'a> {
-    AppRegistered(bool),
+    Confirm(Confirmation, bool),
     Groups {
         admins_name: &'a str,
         admins_id: &'a str,
         desktop_name: &'a str,
         desktop_id: &'a str,
     },
-    UsersAdded(bool),
     BackupLogin(&'a str),
     Active(bool),
 }
@@ -75,28 +90,22 @@ impl Db {
         now: i64,
     ) -> StoreResult<()> {
         let affected = match change {
-            IntegrationChange::AppRegistered(v) => with_pool!(self, |p| {
-                sqlx::query(
-                "update idp_integrations set app_registered = $2, updated_at = $3 where business_id = $1"
-            )
-            .bind(business_id)
-            .bind(v)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-            })?,
-            IntegrationChange::UsersAdded(v) => with_pool!(self, |p| {
-                sqlx::query(
-                "update idp_integrations set users_added = $2, updated_at = $3 where business_id = $1"
-            )
-            .bind(business_id)
-            .bind(v)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-            })?,
+            IntegrationChange::Confirm(which, v) => {
+                // the column name comes from a closed enum, never from input
+                let sql = format!(
+                    "update idp_integrations set {} = $2, updated_at = $3 where business_id = $1",
+                    which.column()
+                );
+                with_pool!(self, |p| {
+                    sqlx::query(&sql)
+                        .bind(business_id)
+                        .bind(v)
+                        .bind(now)
+                        .execute(p)
+                        .await
+                        .map(|r| r.rows_affected())
+                })?
+            }
             IntegrationChange::Groups {
                 admins_name,
                 admins_id,

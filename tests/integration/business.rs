@@ -1,7 +1,9 @@
 //! License keys, business accounts, invitations and who may see what.
 
 use crate::both;
-use crate::support::{business_admin, verified_user, Backend, TestApp, PASSWORD};
+use crate::support::{
+    business_admin, invitation_token, joined_member, verified_user, Backend, TestApp, PASSWORD,
+};
 
 async fn registering_a_key_creates_the_business_account(b: Backend) {
     let app = TestApp::new(b).await;
@@ -211,11 +213,7 @@ async fn an_invited_user_signs_up_and_joins_through_the_emailed_link(b: Backend)
     let users = admin.call("business_users", &[]).await.json();
     assert_eq!(users["invitations"][0]["email"], "bob@acme.example");
 
-    let link = app
-        .smtp
-        .link("bob@acme.example", "/invitations/accept")
-        .expect("invitation mail");
-    let token = link.split("token=").nth(1).expect("token").to_string();
+    let token = invitation_token(&app, "bob@acme.example");
 
     // someone else cannot use Bob's invitation
     let mut eve = verified_user(&app, "eve@evil.example").await;
@@ -300,14 +298,7 @@ async fn invitations_are_refused_for_members_and_expire(b: Backend) {
         &[("email", "late@acme.example"), ("role", "admin")],
     )
     .await;
-    let token = app
-        .smtp
-        .link("late@acme.example", "/invitations/accept")
-        .expect("mail")
-        .split("token=")
-        .nth(1)
-        .expect("t")
-        .to_string();
+    let token = invitation_token(&app, "late@acme.example");
     app.state.clock.advance(8 * 24 * 3600);
     let mut late = verified_user(&app, "late@acme.example").await;
     let r = late.call("accept_invitation", &[("token", &token)]).await;
@@ -320,26 +311,7 @@ async fn members_see_only_their_own_account_and_only_admins_administer(b: Backen
     let app = TestApp::new(b).await;
     let mut acme = business_admin(&app, "admin@acme.example", "Acme Corp").await;
     let mut globex = business_admin(&app, "admin@globex.example", "Globex").await;
-    acme.call(
-        "invite_user",
-        &[("email", "bob@acme.example"), ("role", "user")],
-    )
-    .await;
-    let token = app
-        .smtp
-        .link("bob@acme.example", "/invitations/accept")
-        .expect("mail")
-        .split("token=")
-        .nth(1)
-        .expect("t")
-        .to_string();
-    let mut bob = verified_user(&app, "bob@acme.example").await;
-    assert_eq!(
-        bob.call("accept_invitation", &[("token", &token)])
-            .await
-            .status,
-        200
-    );
+    let mut bob = joined_member(&app, &mut acme, "bob@acme.example").await;
 
     let g = globex.call("business_users", &[]).await.json();
     assert_eq!(g["members"].as_array().expect("list").len(), 1);

@@ -1,7 +1,7 @@
 //! The IdP Integration configurator: steps, DNS-verified domains, activation, isolation.
 
 use crate::both;
-use crate::support::{business_admin, verified_user, Backend, Client, TestApp, PASSWORD};
+use crate::support::{business_admin, joined_member, Backend, Client, TestApp, PASSWORD};
 use serde_json::Value;
 
 async fn change(c: &mut Client, action: &str, fields: &[(&str, &str)]) -> crate::support::Response {
@@ -416,26 +416,7 @@ async fn only_admins_of_the_account_reach_the_configurator(b: Backend) {
     );
 
     // a plain member of Acme gets nothing
-    acme.call(
-        "invite_user",
-        &[("email", "bob@acme-corp.com"), ("role", "user")],
-    )
-    .await;
-    let token = app
-        .smtp
-        .link("bob@acme-corp.com", "/invitations/accept")
-        .expect("mail")
-        .split("token=")
-        .nth(1)
-        .expect("t")
-        .to_string();
-    let mut bob = verified_user(&app, "bob@acme-corp.com").await;
-    assert_eq!(
-        bob.call("accept_invitation", &[("token", &token)])
-            .await
-            .status,
-        200
-    );
+    let mut bob = joined_member(&app, &mut acme, "bob@acme-corp.com").await;
     let r = bob.call("integration", &[]).await;
     assert_eq!(r.status, 403);
     assert!(!r.body.contains("acme-corp.com"));
@@ -786,26 +767,7 @@ both!(activation_needs_all_seven_and_guards_the_active_integration);
 async fn the_backup_login_defaults_to_the_signed_in_admin(b: Backend) {
     let app = TestApp::new(b).await;
     let mut zed = started_admin(&app, "zed@acme-corp.com", "Acme").await;
-    zed.call(
-        "invite_user",
-        &[("email", "amy@acme-corp.com"), ("role", "user")],
-    )
-    .await;
-    let token = app
-        .smtp
-        .link("amy@acme-corp.com", "/invitations/accept")
-        .expect("mail")
-        .split("token=")
-        .nth(1)
-        .expect("t")
-        .to_string();
-    let mut amy = verified_user(&app, "amy@acme-corp.com").await;
-    assert_eq!(
-        amy.call("accept_invitation", &[("token", &token)])
-            .await
-            .status,
-        200
-    );
+    joined_member(&app, &mut zed, "amy@acme-corp.com").await;
 
     let v = view(&mut zed).await;
     assert_eq!(

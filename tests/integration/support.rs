@@ -439,3 +439,27 @@ pub fn okta_certificate() -> String {
         .filter(|c| !c.is_whitespace())
         .collect()
 }
+
+/// `admin` invites `email` as a plain user; that person signs up, verifies and accepts.
+pub async fn joined_member(app: &TestApp, admin: &mut Client, email: &str) -> Client {
+    let r = admin
+        .call("invite_user", &[("email", email), ("role", "user")])
+        .await;
+    assert_eq!(r.status, 200, "invite: {}", r.body);
+    let token = invitation_token(app, email);
+    let mut member = verified_user(app, email).await;
+    let r = member.call("accept_invitation", &[("token", &token)]).await;
+    assert_eq!(r.status, 200, "accept: {}", r.body);
+    member
+}
+
+/// The token of the last invitation mailed to `email`.
+pub fn invitation_token(app: &TestApp, email: &str) -> String {
+    app.smtp
+        .link(email, "/invitations/accept")
+        .expect("invitation mail")
+        .split("token=")
+        .nth(1)
+        .expect("token")
+        .to_string()
+}
