@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::License { db, command } => license(&db.url(), command).await,
     };
     match result {
@@ -111,13 +111,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
         .site_addr(args.listen)
         .build();
+    let dns = seatgate::dns::Dns::new(args.dns_server, std::time::Duration::from_secs(5))?;
+    let extra_roots = match &args.metadata_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            anyhow::anyhow!("cannot read --metadata-ca-file {}: {e}", path.display())
+        })?),
+        None => None,
+    };
     let state = AppState {
         leptos_options,
         db: db.clone(),
         clock: Clock::System,
         secret,
         mailer,
-        dns: seatgate::dns::Dns::new(args.dns_server, std::time::Duration::from_secs(5))?,
+        dns: dns.clone(),
+        fetcher: seatgate::server::fetch::MetadataFetcher::new(
+            dns,
+            args.metadata_allow_private,
+            extra_roots.as_deref(),
+            std::time::Duration::from_secs(10),
+        )?,
         settings: Arc::new(settings),
     };
     server::spawn_housekeeping(state.clone());

@@ -43,7 +43,14 @@ test("an admin walks the seven steps, activates, is refused a breaking change, d
   await expect(card).toContainText("Verified");
   await expect(step(page, 1)).toHaveClass(/step-done/);
 
-  // 2. enterprise app registered
+  // 2. enterprise app registered: instructions per IdP are tabs (Entra first)
+  const entra = step(page, 2).getByLabel("Microsoft Entra ID instructions");
+  const okta = step(page, 2).getByLabel("Okta instructions");
+  await expect(entra).toBeVisible();
+  await expect(okta).toBeHidden();
+  await step(page, 2).getByText("Okta", { exact: true }).click();
+  await expect(okta).toBeVisible();
+  await expect(entra).toBeHidden();
   await step(page, 2).getByLabel("Configuration in the IdP Directory is done").check();
   await submitAndReload(page, "Save", step(page, 2));
   await expect(step(page, 2)).toHaveClass(/step-done/);

@@ -40,6 +40,7 @@ pub async fn change_integration(
     certificate: Option<String>,
     fingerprint: Option<String>,
     metadata_xml: Option<String>,
+    metadata_url: Option<String>,
     enabled: Option<String>,
 ) -> Result<(), ApiError> {
     use super::ctx;
@@ -96,7 +97,13 @@ pub async fn change_integration(
                     i::remove_certificate(&state, u, fingerprint.as_deref().unwrap_or("")).await
                 }
                 "import_metadata" => {
-                    i::import_metadata(&state, u, metadata_xml.as_deref().unwrap_or("")).await
+                    let xml = metadata_xml.as_deref().unwrap_or("").trim();
+                    let url = metadata_url.as_deref().unwrap_or("").trim();
+                    if xml.is_empty() && !url.is_empty() {
+                        i::import_metadata_url(&state, u, url).await
+                    } else {
+                        i::import_metadata(&state, u, xml).await
+                    }
                 }
                 "scim" => i::set_scim(&state, u, on(enabled), checked).await,
                 "activate" => i::activate(&state, u).await,

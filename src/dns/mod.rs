@@ -56,6 +56,31 @@ impl Dns {
         })
     }
 
+    /// The IPv4 and IPv6 addresses of `host` (for outbound fetches that must check where they
+    /// connect before connecting). An error string says what went wrong.
+    pub async fn ips(&self, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
+        let fqdn = if host.ends_with('.') {
+            host.to_string()
+        } else {
+            format!("{host}.")
+        };
+        match tokio::time::timeout(self.deadline, self.resolver.lookup_ip(fqdn.as_str())).await {
+            Err(_) => Err("the DNS server did not answer in time".into()),
+            Ok(Ok(found)) => {
+                let ips: Vec<_> = found.iter().collect();
+                if ips.is_empty() {
+                    Err(format!("{host} has no address records"))
+                } else {
+                    Ok(ips)
+                }
+            }
+            Ok(Err(e)) if e.is_nx_domain() || e.is_no_records_found() => {
+                Err(format!("{host} has no address records"))
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+        }
+    }
+
     /// The TXT strings at `name` (a fully qualified name; a trailing dot is added).
     pub async fn txt(&self, name: &str) -> TxtAnswer {
         let fqdn = if name.ends_with('.') {

@@ -808,6 +808,35 @@ pub async fn remove_certificate(
     .await
 }
 
+/// Fetches the IdP's metadata once from `url` (see `server::fetch` for the guards) and imports
+/// it as if uploaded.
+pub async fn import_metadata_url(
+    state: &AppState,
+    user: &UserRow,
+    url: &str,
+) -> Result<(), ApiError> {
+    // authorise before any outbound request
+    let ctx = load(state, user).await?;
+    let xml = state.fetcher.fetch(url).await.map_err(|m| {
+        tracing::info!(business = %ctx.member.business_id, url, reason = %m, "metadata fetch refused");
+        ApiError::field("metadata_url", m)
+    })?;
+    import_metadata(state, user, &xml)
+        .await
+        .map_err(|e| match e {
+            ApiError::Invalid(fields) => ApiError::Invalid(
+                fields
+                    .into_iter()
+                    .map(|mut f| {
+                        f.field = "metadata_url".into();
+                        f
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })
+}
+
 /// Fills entity ID, SSO URL and certificates from the IdP's metadata XML. Expired
 /// certificates in it are skipped (and named); at least one must be valid.
 pub async fn import_metadata(state: &AppState, user: &UserRow, xml: &str) -> Result<(), ApiError> {

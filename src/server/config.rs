@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web service (portal, server functions, SAML ACS, SCIM and activation APIs).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Vendor tools for per-user subscription keys.
     License {
         #[command(flatten)]
@@ -80,6 +80,14 @@ pub struct ServeArgs {
     /// DNS server `ip:port` for lookups instead of the system resolver.
     #[arg(long, env = "SEATGATE_DNS_SERVER")]
     pub dns_server: Option<SocketAddr>,
+    /// Let the configurator fetch IdP metadata from private, loopback and link-local
+    /// addresses (an IdP on the internal network). Off: only public addresses are fetched.
+    #[arg(long, env = "SEATGATE_METADATA_ALLOW_PRIVATE")]
+    pub metadata_allow_private: bool,
+    /// PEM file with further CA certificates trusted when fetching IdP metadata (an internal
+    /// CA); the Web PKI roots are always trusted.
+    #[arg(long, env = "SEATGATE_METADATA_CA_FILE")]
+    pub metadata_ca_file: Option<std::path::PathBuf>,
     /// Outgoing mail: `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
     /// `smtps://user:pass@host` (TLS). Without it, mail goes to `<data-dir>/outbox.log` and the log.
     #[arg(long, env = "SEATGATE_SMTP_URL")]

@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod fetch;
 pub mod mail;
 pub mod secrets;
 pub mod security;

@@ -14,6 +14,7 @@ pub struct AppState {
     pub secret: SecretKey,
     pub mailer: Mailer,
     pub dns: Dns,
+    pub fetcher: super::fetch::MetadataFetcher,
     pub settings: Arc<Settings>,
 }
 

@@ -166,29 +166,37 @@ fn DomainsStep(domains: Vec<DomainView>) -> impl IntoView {
     }
 }
 
+/// Step 2's instructions per IdP as tabs: radio buttons and CSS, no script (see
+/// `.idp-tabs` in style/tailwind.css), so they work before and without hydration.
 #[component]
 fn IdpInstructions() -> impl IntoView {
     view! {
-        <div class="mb-4 space-y-2">
-            <details class="idp-tab"><summary>"Microsoft Entra ID"</summary>
+        <div class="idp-tabs mb-4">
+            <input type="radio" name="idp-tab" id="idp-tab-entra" class="idp-tab-input" checked/>
+            <label for="idp-tab-entra" class="idp-tab-label">"Microsoft Entra ID"</label>
+            <input type="radio" name="idp-tab" id="idp-tab-okta" class="idp-tab-input"/>
+            <label for="idp-tab-okta" class="idp-tab-label">"Okta"</label>
+            <input type="radio" name="idp-tab" id="idp-tab-ping" class="idp-tab-input"/>
+            <label for="idp-tab-ping" class="idp-tab-label">"Ping Identity"</label>
+            <div class="idp-tab-panel" id="idp-panel-entra" aria-label="Microsoft Entra ID instructions">
                 <ol class="list-decimal ml-6 text-sm">
                     <li>"Entra admin center \u{2192} Enterprise applications \u{2192} New application \u{2192} Create your own application (non-gallery)."</li>
                     <li>"Name it after the desktop product; under Single sign-on choose SAML."</li>
                     <li>"Under Provisioning choose Automatic if you will use SCIM (step 5)."</li>
                 </ol>
-            </details>
-            <details class="idp-tab"><summary>"Okta"</summary>
+            </div>
+            <div class="idp-tab-panel" id="idp-panel-okta" aria-label="Okta instructions">
                 <ol class="list-decimal ml-6 text-sm">
                     <li>"Admin Console \u{2192} Applications \u{2192} Create App Integration \u{2192} SAML 2.0."</li>
                     <li>"Name the app; on the Provisioning tab enable SCIM if you will use it (step 5)."</li>
                 </ol>
-            </details>
-            <details class="idp-tab"><summary>"Ping Identity"</summary>
+            </div>
+            <div class="idp-tab-panel" id="idp-panel-ping" aria-label="Ping Identity instructions">
                 <ol class="list-decimal ml-6 text-sm">
                     <li>"PingOne admin console \u{2192} Applications \u{2192} Add Application \u{2192} SAML Application."</li>
                     <li>"Name the app; add a SCIM provisioning connection if you will use it (step 5)."</li>
                 </ol>
-            </details>
+            </div>
         </div>
     }
 }
@@ -498,6 +506,9 @@ fn MetadataForm() -> impl IntoView {
             <textarea id="field-metadata_xml" name="metadata_xml" rows="4" class="input font-mono text-xs"
                 prop:value=move || xml.get() on:input=move |ev| xml.set(event_target_value(&ev))></textarea>
             <p class="field-error" role="alert">{move || field_error(value, "metadata_xml").get()}</p>
+            <label for="field-metadata_url" class="block text-sm font-medium text-slate-700 mb-1 mt-2">"\u{2026}or the metadata URL (https, fetched once)"</label>
+            <input id="field-metadata_url" name="metadata_url" type="url" class="input" placeholder="https://login.example.com/federationmetadata.xml"/>
+            <p class="field-error" role="alert">{move || field_error(value, "metadata_url").get()}</p>
             <button type="submit" class="btn-secondary mt-2" disabled=move || act.pending().get()>"Import Metadata"</button>
         </ActionForm>
     }

@@ -1,13 +1,16 @@
-//! A DNS server on loopback for tests: answers TXT queries from a zone the test edits while it
-//! runs; `mute` makes it swallow queries (UDP and TCP) to test timeouts.
+//! A DNS server on loopback for tests: answers TXT and A/AAAA queries from a zone the test edits
+//! while it runs; `mute` makes it swallow queries (UDP and TCP) to test timeouts.
 
 use hickory_resolver::proto::{
     op::{Message, ResponseCode},
-    rr::{rdata::TXT, RData, Record, RecordType},
+    rr::{
+        rdata::{A, AAAA, TXT},
+        RData, Record, RecordType,
+    },
 };
 use std::{
     collections::HashMap,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
@@ -18,6 +21,7 @@ use std::{
 pub struct TestDns {
     pub addr: SocketAddr,
     zone: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    addrs: Arc<Mutex<HashMap<String, Vec<IpAddr>>>>,
     mute: Arc<AtomicBool>,
 }
 
@@ -34,6 +38,7 @@ impl TestDns {
         // TCP on the same port accepts and never answers, so a muted server times out on both
         let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
         let zone: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+        let addrs: Arc<Mutex<HashMap<String, Vec<IpAddr>>>> = Arc::default();
         let mute = Arc::new(AtomicBool::new(false));
         tokio::spawn(async move {
             let mut held = Vec::new();
@@ -41,7 +46,7 @@ impl TestDns {
                 held.push(sock);
             }
         });
-        let (z, m) = (zone.clone(), mute.clone());
+        let (z, a, m) = (zone.clone(), addrs.clone(), mute.clone());
         tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             loop {
@@ -59,6 +64,22 @@ impl TestDns {
                 res.metadata.authoritative = true;
                 for q in &req.queries {
                     res.add_query(q.clone());
+                    let ips = a
+                        .lock()
+                        .expect("addrs")
+                        .get(&key(&q.name().to_string()))
+                        .cloned();
+                    if let Some(ips) = ips {
+                        for ip in ips {
+                            let data = match (ip, q.query_type()) {
+                                (IpAddr::V4(v4), RecordType::A) => RData::A(A(v4)),
+                                (IpAddr::V6(v6), RecordType::AAAA) => RData::AAAA(AAAA(v6)),
+                                _ => continue,
+                            };
+                            res.add_answer(Record::from_rdata(q.name().clone(), 60, data));
+                        }
+                        continue;
+                    }
                     let values = z
                         .lock()
                         .expect("zone")
@@ -83,7 +104,12 @@ impl TestDns {
                 }
             }
         });
-        TestDns { addr, zone, mute }
+        TestDns {
+            addr,
+            zone,
+            addrs,
+            mute,
+        }
     }
 
     /// Replaces the TXT records at `name`.
@@ -92,6 +118,14 @@ impl TestDns {
             .lock()
             .expect("zone")
             .insert(key(name), values.iter().map(|v| v.to_string()).collect());
+    }
+
+    /// Replaces the A/AAAA records at `name`.
+    pub fn set_ips(&self, name: &str, ips: &[IpAddr]) {
+        self.addrs
+            .lock()
+            .expect("addrs")
+            .insert(key(name), ips.to_vec());
     }
 
     pub fn mute(&self, on: bool) {

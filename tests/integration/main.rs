@@ -7,3 +7,4 @@ mod accounts;
 mod business;
 mod configurator;
 mod http_edge;
+mod metadata_fetch;

@@ -261,6 +261,9 @@ impl TestApp {
         )
         .expect("mailer");
         let public = url::Url::parse(PUBLIC_URL).expect("url");
+        let resolver =
+            seatgate::dns::Dns::new(Some(dns.addr), std::time::Duration::from_millis(300))
+                .expect("resolver");
         let state = AppState {
             leptos_options: LeptosOptions::builder()
                 .output_name("seatgate")
@@ -270,8 +273,14 @@ impl TestApp {
             clock: Clock::manual(T0),
             secret: SecretKey::from_bytes(&[42u8; 32]).expect("key"),
             mailer,
-            dns: seatgate::dns::Dns::new(Some(dns.addr), std::time::Duration::from_millis(300))
-                .expect("resolver"),
+            dns: resolver.clone(),
+            fetcher: seatgate::server::fetch::MetadataFetcher::new(
+                resolver,
+                false,
+                None,
+                std::time::Duration::from_secs(3),
+            )
+            .expect("fetcher"),
             settings: Arc::new(Settings::new(&public, vec![], 7 * 24 * 3600, 12 * 3600)),
         };
         let router = seatgate::server::router(state.clone());
@@ -282,6 +291,18 @@ impl TestApp {
             dns,
             _db: db,
         }
+    }
+
+    /// The operator's metadata-fetch settings: private addresses allowed, an extra CA trusted.
+    pub fn allow_metadata_fetch(&mut self, allow_private: bool, ca_pem: Option<&[u8]>) {
+        self.state.fetcher = seatgate::server::fetch::MetadataFetcher::new(
+            self.state.dns.clone(),
+            allow_private,
+            ca_pem,
+            std::time::Duration::from_secs(3),
+        )
+        .expect("fetcher");
+        self.router = seatgate::server::router(self.state.clone());
     }
 
     pub fn client(&self) -> Client {
