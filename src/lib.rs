@@ -21,6 +21,8 @@ pub mod licensing;
 #[cfg(feature = "ssr")]
 pub mod saml;
 #[cfg(feature = "ssr")]
+pub mod scim;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod store;

@@ -131,6 +131,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             extra_roots.as_deref(),
             std::time::Duration::from_secs(10),
         )?,
+        scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(
+            args.scim_rate_limit,
+            args.scim_rate_limit.saturating_mul(2),
+        )),
         settings: Arc::new(settings),
     };
     server::spawn_housekeeping(state.clone());

@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// CA); the Web PKI roots are always trusted.
     #[arg(long, env = "SEATGATE_METADATA_CA_FILE")]
     pub metadata_ca_file: Option<std::path::PathBuf>,
+    /// SCIM requests per second per business account (token bucket; bursts of twice this).
+    /// Over it, the IdP gets 429 with Retry-After.
+    #[arg(long, env = "SEATGATE_SCIM_RATE_LIMIT", default_value_t = 200)]
+    pub scim_rate_limit: u32,
     /// Outgoing mail: `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
     /// `smtps://user:pass@host` (TLS). Without it, mail goes to `<data-dir>/outbox.log` and the log.
     #[arg(long, env = "SEATGATE_SMTP_URL")]

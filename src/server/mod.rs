@@ -25,6 +25,8 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The whole application as one router; tests drive it without a socket.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    // SCIM has its own body limit and RFC 7644 errors, so it sits outside the portal's layers
+    let scim = crate::scim::routes::router();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), security::csrf_guard))
         .layer(from_fn_with_state(state.clone(), security::client_ip))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(scim)
         .layer(from_fn_with_state(
             state.clone(),
             security::security_headers,
@@ -140,6 +143,13 @@ pub fn spawn_housekeeping(state: AppState) {
                 .await
             {
                 tracing::warn!(error = %e, "pruning sign-in failures failed");
+            }
+            if let Err(e) = state
+                .db
+                .prune_scim_requests(now - crate::scim::LOG_RETENTION_SECS)
+                .await
+            {
+                tracing::warn!(error = %e, "pruning the SCIM request log failed");
             }
         }
     });

@@ -15,6 +15,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub dns: Dns,
     pub fetcher: super::fetch::MetadataFetcher,
+    pub scim_limiter: Arc<crate::scim::routes::ScimLimiter>,
     pub settings: Arc<Settings>,
 }
 

@@ -8,3 +8,4 @@ mod business;
 mod configurator;
 mod http_edge;
 mod metadata_fetch;
+mod scim;

@@ -1,0 +1,247 @@
+//! `scim_users`: users provisioned by the IdP over SCIM, stored as their SCIM document plus the
+//! columns that lookups, uniqueness and paging need.
+
+use super::{with_pool, Db, StoreResult};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ScimUserRow {
+    pub id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    /// The SCIM document as stored (no `id`, `meta` or `groups`).
+    pub doc: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+const SELECT: &str =
+    "select id, user_name, external_id, active, doc, created_at, updated_at, version \
+     from scim_users";
+
+/// Which indexed column a lookup uses.
+#[derive(Clone, Copy, Debug)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    UserName(&'a str),
+    ExternalId(&'a str),
+}
+
+impl Db {
+    pub async fn insert_scim_user(&self, business_id: &str, row: &ScimUserRow) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "insert into scim_users (id, business_id, user_name, user_name_key, external_id, active, doc, \
+                 created_at, updated_at, version) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&row.id)
+            .bind(business_id)
+            .bind(&row.user_name)
+            .bind(row.user_name.to_lowercase())
+            .bind(&row.external_id)
+            .bind(row.active)
+            .bind(&row.doc)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.version)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Live (not deleted) users matching `key`.
+    pub async fn scim_users_by(
+        &self,
+        business_id: &str,
+        key: UserKey<'_>,
+    ) -> StoreResult<Vec<ScimUserRow>> {
+        let (column, value) = match key {
+            UserKey::Id(v) => ("id", v.to_string()),
+            UserKey::UserName(v) => ("user_name_key", v.to_lowercase()),
+            UserKey::ExternalId(v) => ("external_id", v.to_string()),
+        };
+        let sql = format!(
+            "{SELECT} where business_id = $1 and {column} = $2 and deleted_at is null order by id"
+        );
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, ScimUserRow>(&sql)
+                .bind(business_id)
+                .bind(&value)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    pub async fn scim_user(&self, business_id: &str, id: &str) -> StoreResult<Option<ScimUserRow>> {
+        Ok(self
+            .scim_users_by(business_id, UserKey::Id(id))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// One page of live users in id order (ids are time-ordered UUIDv7, so the order is stable).
+    pub async fn scim_users_page(
+        &self,
+        business_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ScimUserRow>> {
+        let sql = format!(
+            "{SELECT} where business_id = $1 and deleted_at is null order by id limit $2 offset $3"
+        );
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, ScimUserRow>(&sql)
+                .bind(business_id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    pub async fn count_scim_users(&self, business_id: &str) -> StoreResult<(i64, i64)> {
+        let row: (i64, Option<i64>) = with_pool!(self, |p| {
+            sqlx::query_as(
+                "select count(*), sum(case when active then 1 else 0 end) from scim_users \
+                 where business_id = $1 and deleted_at is null",
+            )
+            .bind(business_id)
+            .fetch_one(p)
+            .await
+        })?;
+        Ok((row.0, row.1.unwrap_or(0)))
+    }
+
+    /// Replaces the stored document when the version is still `expected_version`; false when
+    /// the user is gone or was changed meanwhile.
+    pub async fn update_scim_user(
+        &self,
+        business_id: &str,
+        row: &ScimUserRow,
+        expected_version: i64,
+    ) -> StoreResult<bool> {
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "update scim_users set user_name = $3, user_name_key = $4, external_id = $5, active = $6, \
+                 doc = $7, updated_at = $8, version = $9 \
+                 where business_id = $1 and id = $2 and version = $10 and deleted_at is null",
+            )
+            .bind(business_id)
+            .bind(&row.id)
+            .bind(&row.user_name)
+            .bind(row.user_name.to_lowercase())
+            .bind(&row.external_id)
+            .bind(row.active)
+            .bind(&row.doc)
+            .bind(row.updated_at)
+            .bind(row.version)
+            .bind(expected_version)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Marks the user deleted (the record stays) and takes it out of every group.
+    pub async fn delete_scim_user(
+        &self,
+        business_id: &str,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "update scim_users set deleted_at = $3, active = $4, updated_at = $3 \
+                 where business_id = $1 and id = $2 and deleted_at is null",
+            )
+            .bind(business_id)
+            .bind(id)
+            .bind(now)
+            .bind(false)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("delete from scim_group_members where user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Of `ids`, those that are live users of the account.
+    pub async fn existing_scim_user_ids(
+        &self,
+        business_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks = placeholders(2, chunk.len());
+            let sql = format!(
+                "select id from scim_users where business_id = $1 and deleted_at is null and id in ({marks})"
+            );
+            let rows: Vec<(String,)> = with_pool!(self, |p| {
+                let mut q = sqlx::query_as(&sql).bind(business_id);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await
+            })?;
+            found.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(found)
+    }
+
+    /// The groups of each of `user_ids`: (user id, group id, group display name).
+    pub async fn scim_groups_of_users(
+        &self,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        let mut out = Vec::new();
+        for chunk in user_ids.chunks(500) {
+            let marks = placeholders(1, chunk.len());
+            let sql = format!(
+                "select m.user_id, g.id, g.display_name from scim_group_members m \
+                 join scim_groups g on g.id = m.group_id where m.user_id in ({marks}) order by g.id"
+            );
+            let rows: Vec<(String, String, String)> = with_pool!(self, |p| {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Ends the portal sessions of the person a deprovisioned SCIM user stands for.
+    pub async fn revoke_sessions_for_email(&self, email: &str) -> StoreResult<u64> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query(
+                "delete from sessions where user_id in (select id from users where lower(email) = $1)",
+            )
+            .bind(email.to_lowercase())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?)
+    }
+}
+
+/// `$first, $first+1, …` for `n` values.
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
