@@ -14,12 +14,17 @@ use crate::{
     model::{
         integration::{
             CertView, DomainStatus, DomainView, EventView, GroupMapping, IntegrationView, SamlView,
-            ScimView, StepView,
+            ScimRequestView, ScimView, StepView,
         },
         step::{self, Facts, Step},
         validate,
     },
-    server::{clock::format_time, secrets::random_token, state::AppState},
+    scim::service::{matched_group, MatchedBy},
+    server::{
+        clock::{format_time, format_time_seconds},
+        secrets::random_token,
+        state::AppState,
+    },
     store::{
         business::MembershipRow,
         domains::{CheckRecord, DomainRow},
@@ -189,6 +194,53 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         .current_scim_token(&member.business_id)
         .await
         .map_err(internal)?;
+    let (users, active_users) = state
+        .db
+        .count_scim_users(&member.business_id)
+        .await
+        .map_err(internal)?;
+    let scim_groups = state
+        .db
+        .count_scim_groups(&member.business_id)
+        .await
+        .map_err(internal)?;
+    let requests = state
+        .db
+        .scim_requests(&member.business_id, 50)
+        .await
+        .map_err(internal)?;
+    let match_text = |m: Option<(crate::store::scim_groups::ScimGroupRow, MatchedBy)>| {
+        m.map(|(g, by)| match by {
+            MatchedBy::ExternalId => format!(
+                "SCIM group \u{201c}{}\u{201d} matches by its ID.",
+                g.display_name
+            ),
+            MatchedBy::DisplayName => format!(
+                "SCIM group \u{201c}{}\u{201d} matches by its name only (the IdP sent no matching ID): renaming or reusing the name in the IdP changes who matches.",
+                g.display_name
+            ),
+        })
+    };
+    let admins_match = match_text(
+        matched_group(
+            &state.db,
+            &member.business_id,
+            &row.admins_group_id,
+            &row.admins_group_name,
+        )
+        .await
+        .map_err(internal)?,
+    );
+    let desktop_match = match_text(
+        matched_group(
+            &state.db,
+            &member.business_id,
+            &row.desktop_group_id,
+            &row.desktop_group_name,
+        )
+        .await
+        .map_err(internal)?,
+    );
     let sp = sp_urls(state, &member.business_id);
     let saml = SamlView {
         sp_entity_id: sp.entity_id,
@@ -204,6 +256,20 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         base_url: state.settings.link("/scim/v2"),
         token_hint: token.as_ref().map(|t| format!("\u{2026}{}", t.hint)),
         token_created: token.map(|t| format_time(t.created_at)),
+        users,
+        active_users,
+        groups: scim_groups,
+        requests: requests
+            .into_iter()
+            .map(|r| ScimRequestView {
+                at: format_time_seconds(r.at),
+                method: r.method,
+                path: r.path,
+                status: u16::try_from(r.status).unwrap_or(0),
+                error: r.error,
+                duration_ms: format!("{:.1}", r.duration_us as f64 / 1000.0),
+            })
+            .collect(),
     };
     let candidates = state
         .db
@@ -245,6 +311,8 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
             admins_group_id: row.admins_group_id,
             desktop_group_name: row.desktop_group_name,
             desktop_group_id: row.desktop_group_id,
+            admins_match,
+            desktop_match,
         },
         saml,
         scim,

@@ -72,6 +72,9 @@ pub struct GroupMapping {
     pub admins_group_id: String,
     pub desktop_group_name: String,
     pub desktop_group_id: String,
+    /// How a provisioned SCIM group matches each mapping, in words (None: no SCIM group yet).
+    pub admins_match: Option<String>,
+    pub desktop_match: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,4 +116,21 @@ pub struct ScimView {
     /// The last characters of the current token, if one was generated.
     pub token_hint: Option<String>,
     pub token_created: Option<String>,
+    /// Provisioned so far: users (of which active) and groups.
+    pub users: i64,
+    pub active_users: i64,
+    pub groups: i64,
+    /// The latest SCIM requests, newest first.
+    pub requests: Vec<ScimRequestView>,
+}
+
+/// One logged SCIM request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimRequestView {
+    pub at: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub error: Option<String>,
+    pub duration_ms: String,
 }

@@ -906,3 +906,42 @@ pub fn search_params(body: &Value) -> Result<ListParams, ScimError> {
         excluded: list("excludedAttributes"),
     })
 }
+
+/// How a provisioned group was recognised as a mapped group of step 3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchedBy {
+    /// Its `externalId` equals the ID the admin entered (Entra sends the object ID).
+    ExternalId,
+    /// No group carries the ID; its `displayName` equals the entered name exactly (Okta
+    /// sends no ID).
+    DisplayName,
+}
+
+/// The SCIM group that stands for the mapping (`id`, `name`) of step 3, if one is provisioned.
+pub async fn matched_group(
+    db: &Db,
+    business_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<Option<(ScimGroupRow, MatchedBy)>, StoreError> {
+    if !id.trim().is_empty() {
+        if let Some(g) = db
+            .scim_groups_by(business_id, GroupKey::ExternalId(id.trim()))
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Ok(Some((g, MatchedBy::ExternalId)));
+        }
+    }
+    if name.trim().is_empty() {
+        return Ok(None);
+    }
+    // the index is case-insensitive; the mapping is case-sensitive
+    Ok(db
+        .scim_groups_by(business_id, GroupKey::DisplayName(name))
+        .await?
+        .into_iter()
+        .find(|g| g.display_name == name)
+        .map(|g| (g, MatchedBy::DisplayName)))
+}

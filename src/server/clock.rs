@@ -42,6 +42,13 @@ pub fn format_time(epoch: i64) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// `2026-11-30 14:05:09 UTC`, for logs shown to the admin.
+pub fn format_time_seconds(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
 /// `2026-11-30`.
 pub fn format_date(epoch: i64) -> String {
     chrono::DateTime::from_timestamp(epoch, 0)

@@ -82,6 +82,7 @@ fn Configurator(v: IntegrationView) -> impl IntoView {
         <StepCard step=Step::GroupMapping done=d[2]>
             <AttributeMapping/>
             <GroupsForm groups=v.groups.clone()/>
+            <GroupMatches groups=v.groups.clone()/>
         </StepCard>
         <StepCard step=Step::Saml done=d[3]>
             <SamlStep saml=v.saml.clone()/>
@@ -514,8 +515,24 @@ fn MetadataForm() -> impl IntoView {
     }
 }
 
+/// Which provisioned SCIM group each mapping matches, and how (by ID or only by name).
+#[component]
+fn GroupMatches(groups: GroupMapping) -> impl IntoView {
+    let line = |label: &'static str, m: Option<String>| {
+        let text = m.unwrap_or_else(|| "No provisioned SCIM group matches yet.".into());
+        view! { <li><span class="font-medium">{label}": "</span>{text}</li> }
+    };
+    view! {
+        <ul class="mt-3 text-sm text-slate-700 space-y-1" data-testid="group-matches">
+            {line("Business account admins", groups.admins_match)}
+            {line("Desktop users", groups.desktop_match)}
+        </ul>
+    }
+}
+
 #[component]
 fn ScimStep(scim: ScimView) -> impl IntoView {
+    let requests = scim.requests.clone();
     view! {
         <ScimForm enabled=scim.enabled confirmed=scim.confirmed/>
         {scim.enabled.then(|| view! {
@@ -524,6 +541,26 @@ fn ScimStep(scim: ScimView) -> impl IntoView {
                 <ScimTokenBox hint=scim.token_hint.clone() created=scim.token_created.clone()/>
             </div>
         })}
+        <p class="mt-4 text-sm" data-testid="scim-counts">
+            {format!("Provisioned: {} users ({} active), {} groups.", scim.users, scim.active_users, scim.groups)}
+        </p>
+        <details class="mt-2">
+            <summary class="cursor-pointer text-sm font-medium">{format!("SCIM requests (latest {})", requests.len())}</summary>
+            <table class="w-full text-left text-xs mt-2" aria-label="SCIM requests">
+                <thead><tr><th>"Time"</th><th>"Request"</th><th>"Status"</th><th>"ms"</th><th>"Error"</th></tr></thead>
+                <tbody>
+                    {requests.into_iter().map(|r| view! {
+                        <tr class="border-t border-slate-100 align-top">
+                            <td class="pr-2 whitespace-nowrap">{r.at}</td>
+                            <td class="pr-2 font-mono break-all">{format!("{} {}", r.method, r.path)}</td>
+                            <td class={if r.status >= 400 { "pr-2 text-red-700" } else { "pr-2" }}>{r.status}</td>
+                            <td class="pr-2">{r.duration_ms}</td>
+                            <td>{r.error.unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </details>
     }
 }
 

@@ -981,3 +981,77 @@ async fn a_flood_of_requests_gets_429_with_retry_after(b: Backend) {
     );
 }
 both!(a_flood_of_requests_gets_429_with_retry_after);
+
+async fn the_configurator_shows_provisioning_and_how_groups_match(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, token) =
+        scim_account(&app, "admin@acme-corp.com", "Acme", "acme-corp.com").await;
+    let r = admin
+        .call(
+            "integration/change",
+            &[
+                ("action", "groups"),
+                ("admins_group_name", "Portal Admins"),
+                ("admins_group_id", "0b1c2d3e-aaaa-4bbb-8ccc-123456789abc"),
+                ("desktop_group_name", "Desktop Users"),
+                ("desktop_group_id", "okta-sends-no-id"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let alice = create(&mut admin, &token, "alice@acme-corp.com").await;
+    // Entra: the group carries the object ID as externalId, under another name
+    let r = scim(
+        &mut admin,
+        &token,
+        "POST",
+        "/Groups",
+        Some(&json!({"displayName": "Renamed admins", "externalId": "0b1c2d3e-aaaa-4bbb-8ccc-123456789abc"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Okta: no ID, same name (a name differing only in case does not match)
+    let r = scim(
+        &mut admin,
+        &token,
+        "POST",
+        "/Groups",
+        Some(&json!({"displayName": "Desktop Users", "members": [{"value": alice}]})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let _ = scim(&mut admin, &token, "GET", "/Users?filter=bad", None).await;
+
+    let v = admin.call("integration", &[]).await.json();
+    let admins = v["groups"]["admins_match"].as_str().expect("admins match");
+    assert!(
+        admins.contains("Renamed admins") && admins.contains("by its ID"),
+        "{admins}"
+    );
+    let desktop = v["groups"]["desktop_match"]
+        .as_str()
+        .expect("desktop match");
+    assert!(desktop.contains("by its name only"), "{desktop}");
+    assert_eq!(
+        (
+            v["scim"]["users"].as_i64(),
+            v["scim"]["active_users"].as_i64(),
+            v["scim"]["groups"].as_i64()
+        ),
+        (Some(1), Some(1), Some(2))
+    );
+    let requests = v["scim"]["requests"].as_array().expect("log");
+    assert_eq!(requests[0]["status"], 400, "newest first: {}", requests[0]);
+    assert!(requests[0]["error"].as_str().expect("error").len() > 5);
+    assert!(requests
+        .iter()
+        .any(|r| r["method"] == "POST" && r["path"] == "/scim/v2/Groups" && r["status"] == 201));
+
+    // and the page renders them for the admin
+    let page = admin.get("/profile/business/idp_integration").await;
+    assert!(page
+        .body
+        .contains("Provisioned: 1 users (1 active), 2 groups."));
+    assert!(page.body.contains("matches by its ID"));
+}
+both!(the_configurator_shows_provisioning_and_how_groups_match);
