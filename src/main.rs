@@ -131,6 +131,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             extra_roots.as_deref(),
             std::time::Duration::from_secs(10),
         )?,
+        scim_log: seatgate::scim::routes::ScimLog::start(db.clone()),
         scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(
             args.scim_rate_limit,
             args.scim_rate_limit.saturating_mul(2),

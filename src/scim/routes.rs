@@ -6,7 +6,7 @@ use super::{
     error::ScimError,
     service::{self, Account, ListParams, Reply},
 };
-use crate::server::state::AppState;
+use crate::{server::state::AppState, store::scim_requests::ScimRequestRow};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -113,24 +113,15 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, S
     // The token is looked up by its keyed hash (HMAC-SHA256): the database never sees the
     // token, and comparing hashes of unpredictable input leaks nothing through timing.
     let hash = state.secret.hash_token(token);
-    let owner = state
+    let (owner, enabled) = state
         .db
-        .scim_token_owner(&hash, state.clock.now())
+        .scim_token_account(&hash, state.clock.now())
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "SCIM token lookup failed");
             ScimError::internal("The server could not complete the request.")
         })?
         .ok_or_else(|| ScimError::unauthorized("The bearer token is not valid."))?;
-    let enabled = state
-        .db
-        .integration(&owner)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "SCIM integration lookup failed");
-            ScimError::internal("The server could not complete the request.")
-        })?
-        .is_some_and(|i| i.scim_enabled);
     if !enabled {
         return Err(ScimError::new(
             403,
@@ -371,7 +362,7 @@ async fn log(
     error: Option<&str>,
     started: Instant,
 ) {
-    let row = crate::store::scim_requests::ScimRequestRow {
+    let row = ScimRequestRow {
         at: state.clock.now(),
         method: method.to_string(),
         path: path.to_string(),
@@ -379,7 +370,68 @@ async fn log(
         error: error.map(str::to_string),
         duration_us: i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
     };
-    if let Err(e) = state.db.record_scim_request(business_id, &row).await {
-        tracing::warn!(error = %e, "recording a SCIM request failed");
+    state.scim_log.record(business_id, row);
+}
+
+/// Writes the request log in the background, in batches: the IdP does not wait for it, and a
+/// full sync costs one log transaction per batch instead of one per request.
+#[derive(Clone)]
+pub struct ScimLog {
+    tx: tokio::sync::mpsc::Sender<LogEntry>,
+}
+
+enum LogEntry {
+    Row(String, ScimRequestRow),
+    /// Answered once everything queued before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+impl ScimLog {
+    /// At most this many entries wait; beyond it entries are dropped (and that is logged).
+    const QUEUE: usize = 10_000;
+    const BATCH: usize = 500;
+
+    pub fn start(db: crate::store::Db) -> ScimLog {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<LogEntry>(Self::QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(Self::BATCH);
+            while rx.recv_many(&mut batch, Self::BATCH).await > 0 {
+                let mut rows = Vec::with_capacity(batch.len());
+                let mut waiting = Vec::new();
+                for entry in batch.drain(..) {
+                    match entry {
+                        LogEntry::Row(b, r) => rows.push((b, r)),
+                        LogEntry::Flush(done) => waiting.push(done),
+                    }
+                }
+                if !rows.is_empty() {
+                    if let Err(e) = db.record_scim_requests(&rows).await {
+                        tracing::warn!(error = %e, entries = rows.len(), "recording SCIM requests failed");
+                    }
+                }
+                for done in waiting {
+                    let _ = done.send(());
+                }
+            }
+        });
+        ScimLog { tx }
+    }
+
+    fn record(&self, business_id: &str, row: ScimRequestRow) {
+        if self
+            .tx
+            .try_send(LogEntry::Row(business_id.to_string(), row))
+            .is_err()
+        {
+            tracing::warn!("SCIM request log queue full; an entry was dropped");
+        }
+    }
+
+    /// Waits until every entry queued so far is written (tests, benchmarks, shutdown).
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(LogEntry::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
     }
 }

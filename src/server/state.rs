@@ -16,6 +16,7 @@ pub struct AppState {
     pub dns: Dns,
     pub fetcher: super::fetch::MetadataFetcher,
     pub scim_limiter: Arc<crate::scim::routes::ScimLimiter>,
+    pub scim_log: crate::scim::routes::ScimLog,
     pub settings: Arc<Settings>,
 }
 

@@ -178,4 +178,24 @@ impl Db {
         })?;
         Ok(row.map(|(b,)| b))
     }
+
+    /// For a SCIM request, in one query: the account of a live token and whether SCIM support
+    /// is on for it.
+    pub async fn scim_token_account(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(String, bool)>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as(
+                "select t.business_id, coalesce(i.scim_enabled, false) from scim_tokens t \
+                 left join idp_integrations i on i.business_id = t.business_id \
+                 where t.token_hash = $1 and (t.expires_at is null or t.expires_at > $2)",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
 }

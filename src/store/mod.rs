@@ -115,6 +115,21 @@ impl Db {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics and, on PostgreSQL, the visibility map that
+    /// index-only scans need — what autovacuum (including its insert-triggered runs) and
+    /// SQLite's `PRAGMA optimize` do on their own over time; benchmarks ask at once.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        let sql = match self {
+            Db::Sqlite(_) => "analyze",
+            Db::Postgres(_) => "vacuum analyze",
+        };
+        with_pool!(self, |p| sqlx::query(sql)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         with_pool!(self, |p| p.close().await)
     }

@@ -14,28 +14,28 @@ pub struct ScimRequestRow {
 }
 
 impl Db {
-    pub async fn record_scim_request(
-        &self,
-        business_id: &str,
-        row: &ScimRequestRow,
-    ) -> StoreResult<()> {
+    /// Several entries in one transaction.
+    pub async fn record_scim_requests(&self, rows: &[(String, ScimRequestRow)]) -> StoreResult<()> {
         with_pool!(self, |p| {
-            sqlx::query(
-                "insert into scim_requests (id, business_id, at, method, path, status, error, duration_us) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(business_id)
-            .bind(row.at)
-            .bind(&row.method)
-            .bind(&row.path)
-            .bind(row.status)
-            .bind(&row.error)
-            .bind(row.duration_us)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            let mut tx = p.begin().await?;
+            for (business_id, row) in rows {
+                sqlx::query(
+                    "insert into scim_requests (id, business_id, at, method, path, status, error, duration_us) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(business_id)
+                .bind(row.at)
+                .bind(&row.method)
+                .bind(&row.path)
+                .bind(row.status)
+                .bind(&row.error)
+                .bind(row.duration_us)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 

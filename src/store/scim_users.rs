@@ -63,9 +63,7 @@ impl Db {
             UserKey::UserName(v) => ("user_name_key", v.to_lowercase()),
             UserKey::ExternalId(v) => ("external_id", v.to_string()),
         };
-        let sql = format!(
-            "{SELECT} where business_id = $1 and {column} = $2 and deleted_at is null order by id"
-        );
+        let sql = by_column_sql(column);
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, ScimUserRow>(&sql)
                 .bind(business_id)
@@ -90,9 +88,7 @@ impl Db {
         offset: i64,
         limit: i64,
     ) -> StoreResult<Vec<ScimUserRow>> {
-        let sql = format!(
-            "{SELECT} where business_id = $1 and deleted_at is null order by id limit $2 offset $3"
-        );
+        let sql = page_sql();
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, ScimUserRow>(&sql)
                 .bind(business_id)
@@ -235,6 +231,67 @@ impl Db {
             .await
             .map(|r| r.rows_affected())
         })?)
+    }
+}
+
+fn by_column_sql(column: &str) -> String {
+    format!("{SELECT} where business_id = $1 and {column} = $2 and deleted_at is null order by id")
+}
+
+/// The page's ids come from the (business_id, id) index alone, so a deep OFFSET skips index
+/// entries, not documents; only the page's rows are read.
+fn page_sql() -> String {
+    format!(
+        "{SELECT} where id in (select id from scim_users where business_id = $1 and deleted_at is null \
+         order by id limit $2 offset $3) order by id"
+    )
+}
+
+impl Db {
+    /// The plans of the `userName eq` lookup and of a deep list page, for BENCHMARKS.md.
+    pub async fn explain_scim_queries(&self, business_id: &str) -> StoreResult<Vec<String>> {
+        let lookup = by_column_sql("user_name_key");
+        let page = page_sql();
+        let mut out = Vec::new();
+        match self {
+            Db::Sqlite(p) => {
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("explain query plan {lookup}"))
+                        .bind(business_id)
+                        .bind("user050000@example.com")
+                        .fetch_all(p)
+                        .await?;
+                out.push(format!("-- userName eq: {lookup}"));
+                out.extend(rows.into_iter().map(|r| r.3));
+                let rows: Vec<(i64, i64, i64, String)> =
+                    sqlx::query_as(&format!("explain query plan {page}"))
+                        .bind(business_id)
+                        .bind(100_i64)
+                        .bind(90_000_i64)
+                        .fetch_all(p)
+                        .await?;
+                out.push(format!("-- page at 90,000: {page}"));
+                out.extend(rows.into_iter().map(|r| r.3));
+            }
+            Db::Postgres(p) => {
+                let rows: Vec<(String,)> = sqlx::query_as(&format!("explain analyze {lookup}"))
+                    .bind(business_id)
+                    .bind("user050000@example.com")
+                    .fetch_all(p)
+                    .await?;
+                out.push(format!("-- userName eq: {lookup}"));
+                out.extend(rows.into_iter().map(|r| r.0));
+                let rows: Vec<(String,)> = sqlx::query_as(&format!("explain analyze {page}"))
+                    .bind(business_id)
+                    .bind(100_i64)
+                    .bind(90_000_i64)
+                    .fetch_all(p)
+                    .await?;
+                out.push(format!("-- page at 90,000: {page}"));
+                out.extend(rows.into_iter().map(|r| r.0));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -322,6 +322,7 @@ async fn replay(b: Backend, idp: &str, plus: bool) {
         .await
         .expect("lookup")
         .expect("owner");
+    app.state.scim_log.flush().await;
     let log = app
         .state
         .db
@@ -656,6 +657,7 @@ async fn every_error_has_its_status_and_scim_type(b: Backend) {
         .await
         .expect("lookup")
         .expect("owner");
+    app.state.scim_log.flush().await;
     let log = app
         .state
         .db
@@ -1022,6 +1024,7 @@ async fn the_configurator_shows_provisioning_and_how_groups_match(b: Backend) {
     assert_eq!(r.status, 201, "{}", r.body);
     let _ = scim(&mut admin, &token, "GET", "/Users?filter=bad", None).await;
 
+    app.state.scim_log.flush().await;
     let v = admin.call("integration", &[]).await.json();
     let admins = v["groups"]["admins_match"].as_str().expect("admins match");
     assert!(

@@ -281,6 +281,7 @@ impl TestApp {
                 std::time::Duration::from_secs(3),
             )
             .expect("fetcher"),
+            scim_log: seatgate::scim::routes::ScimLog::start(db.db.clone()),
             scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 2000)),
             settings: Arc::new(Settings::new(&public, vec![], 7 * 24 * 3600, 12 * 3600)),
         };
