@@ -53,8 +53,10 @@ has_wasm_std() {
 }
 
 # --- 1. Debian packages --------------------------------------------------------------
-# chromium: the browser Playwright drives. pkg-config/libssl are not needed (rustls).
+# chromium: the browser Playwright drives.
 if [ "${SKIP_CHROMIUM:-0}" != 1 ]; then apt_install chromium; fi
+# samael (SAML signature verification) links xmlsec1/libxml2/OpenSSL and runs bindgen
+apt_install libxmlsec1-dev libclang-dev pkg-config
 # a C compiler for the bundled SQLite; PostgreSQL binaries for a private test cluster
 apt_install gcc postgresql-15 || apt_install gcc postgresql
 

@@ -1,4 +1,8 @@
-//! SAML service-provider side. For now: our SP metadata document per business account.
+//! SAML service-provider side: our SP metadata document per business account, and the
+//! fail-closed validation of IdP responses (`validate`, a pure function of its inputs).
+
+pub mod error;
+pub mod validate;
 
 /// SP metadata (SAML 2.0 metadata, `SPSSODescriptor`) telling an IdP our entity ID and
 /// Assertion Consumer Service (HTTP-POST binding).
