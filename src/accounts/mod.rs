@@ -229,6 +229,19 @@ pub async fn signin(
         check_rate(state, k, MAX_FAILURES_PER_IP, now).await?;
     }
     let user = state.db.user_by_email(&email).await.map_err(internal)?;
+    // While the organisation signs in with SSO, only its backup login may use a password.
+    if crate::saml::sso::password_sign_in_refused(
+        state,
+        &email,
+        user.as_ref().map(|u| u.id.as_str()),
+    )
+    .await
+    .map_err(internal)?
+    {
+        return Err(ApiError::Refused(
+            "Your organisation signs in with single sign-on: use Continue with SSO.".into(),
+        ));
+    }
     // Unknown emails cost the same work as known ones, so timing does not tell them apart.
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let ok = passwords::verify(password.to_string(), stored).await?;

@@ -14,7 +14,7 @@ use crate::{
     model::{
         integration::{
             CertView, DomainStatus, DomainView, EventView, GroupMapping, IntegrationView, SamlView,
-            ScimRequestView, ScimView, StepView,
+            ScimRequestView, ScimView, SsoAttemptView, StepView,
         },
         step::{self, Facts, Step},
         validate,
@@ -174,6 +174,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
             viewer_email: user.email.clone(),
             backup_candidates: Vec::new(),
             events: Vec::new(),
+            sso_attempts: Vec::new(),
         });
     };
     let domains = state
@@ -294,6 +295,32 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
             what: e.what,
         })
         .collect();
+    let sso_attempts = state
+        .db
+        .saml_attempts(&member.business_id, 50)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|a| SsoAttemptView {
+            at: format_time_seconds(a.at),
+            xml_url: format!("/saml/{}/attempts/{}/xml", member.business_id, a.id),
+            purpose: a.purpose,
+            outcome: a.outcome,
+            category: a.category,
+            detail: a.detail,
+            name_id: a.name_id,
+            attributes: a
+                .attributes
+                .and_then(|j| serde_json::from_str::<Vec<(String, Vec<String>)>>(&j).ok())
+                .map(|list| {
+                    list.into_iter()
+                        .map(|(k, v)| format!("{k}: {}", v.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
     Ok(IntegrationView {
         business_name: member.business_name,
         started: true,
@@ -321,6 +348,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         viewer_email: user.email.clone(),
         backup_candidates: candidates.into_iter().map(|(_, e)| e).collect(),
         events,
+        sso_attempts,
     })
 }
 

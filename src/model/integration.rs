@@ -23,6 +23,8 @@ pub struct IntegrationView {
     /// Members who may be the backup login: they signed in with a password at least once.
     pub backup_candidates: Vec<String>,
     pub events: Vec<EventView>,
+    /// The latest ACS attempts (sign-ins and Test SSO), newest first.
+    pub sso_attempts: Vec<SsoAttemptView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,4 +135,21 @@ pub struct ScimRequestView {
     pub status: u16,
     pub error: Option<String>,
     pub duration_ms: String,
+}
+
+/// One SSO attempt at our ACS, for the admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoAttemptView {
+    pub at: String,
+    /// "signin" or "test".
+    pub purpose: String,
+    /// "ok" or "refused".
+    pub outcome: String,
+    pub category: Option<String>,
+    pub detail: Option<String>,
+    pub name_id: Option<String>,
+    /// `name: value, value; …`
+    pub attributes: String,
+    /// Download of the raw XML (decrypted for the admin).
+    pub xml_url: String,
 }

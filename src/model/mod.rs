@@ -131,3 +131,18 @@ pub struct Registered {
     pub business_name: String,
     pub created_business: bool,
 }
+
+/// What the sign-in page says when "Continue with SSO" cannot start (`sso_error` codes).
+pub fn sso_error_message(code: &str) -> &'static str {
+    match code {
+        "invalid_email" => "Enter your work email address.",
+        "unknown_domain" => {
+            "Single sign-on is not set up for this email domain. Sign in with your password, or ask your administrator."
+        }
+        "sso_not_active" => {
+            "Your organisation has not switched single sign-on on yet. Sign in with your password."
+        }
+        "sso_not_configured" => "Single sign-on for your organisation is not fully configured yet.",
+        _ => "Single sign-on could not start. Try again in a moment.",
+    }
+}

@@ -2,6 +2,8 @@
 //! fail-closed validation of IdP responses (`validate`, a pure function of its inputs).
 
 pub mod error;
+pub mod routes;
+pub mod sso;
 pub mod validate;
 
 /// SP metadata (SAML 2.0 metadata, `SPSSODescriptor`) telling an IdP our entity ID and

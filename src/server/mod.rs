@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/saml/{business_id}/metadata", get(sp_metadata))
+        .merge(crate::saml::routes::portal_routes())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), security::client_ip))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(scim)
+        .merge(crate::saml::routes::acs_routes())
         .layer(from_fn_with_state(
             state.clone(),
             security::security_headers,
@@ -150,6 +152,9 @@ pub fn spawn_housekeeping(state: AppState) {
                 .await
             {
                 tracing::warn!(error = %e, "pruning the SCIM request log failed");
+            }
+            if let Err(e) = state.db.prune_saml(now).await {
+                tracing::warn!(error = %e, "pruning SAML requests and attempts failed");
             }
         }
     });

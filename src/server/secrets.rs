@@ -60,6 +60,39 @@ impl SecretKey {
         mac.update(token.as_bytes());
         hex(&mac.finalize().into_bytes())
     }
+
+    /// The AEAD key for data sealed at rest, derived from the secret (HMAC with a label), so
+    /// it never equals a key used for anything else.
+    fn sealing_key(&self) -> chacha20poly1305::Key {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"seatgate sealed data v1");
+        chacha20poly1305::Key::clone_from_slice(&mac.finalize().into_bytes())
+    }
+
+    /// Encrypts `plain` (XChaCha20-Poly1305, random nonce): base64url of nonce || ciphertext.
+    pub fn seal(&self, plain: &[u8]) -> String {
+        use chacha20poly1305::{aead::Aead, AeadCore, KeyInit, XChaCha20Poly1305};
+        let cipher = XChaCha20Poly1305::new(&self.sealing_key());
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut rand::rngs::OsRng);
+        // encryption with a valid key and nonce does not fail
+        let mut out = nonce.to_vec();
+        out.extend(cipher.encrypt(&nonce, plain).unwrap_or_default());
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Decrypts what `seal` produced; `None` when it was altered or sealed with another key.
+    pub fn open(&self, sealed: &str) -> Option<Vec<u8>> {
+        use chacha20poly1305::{aead::Aead, KeyInit, XChaCha20Poly1305, XNonce};
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, body) = bytes.split_at(24);
+        XChaCha20Poly1305::new(&self.sealing_key())
+            .decrypt(XNonce::from_slice(nonce), body)
+            .ok()
+    }
 }
 
 #[cfg(unix)]

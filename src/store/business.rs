@@ -112,6 +112,24 @@ impl Db {
         Ok(())
     }
 
+    pub async fn set_member_role(
+        &self,
+        business_id: &str,
+        user_id: &str,
+        role: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query("update memberships set role = $3 where business_id = $1 and user_id = $2")
+                .bind(business_id)
+                .bind(user_id)
+                .bind(role)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     pub(crate) fn new_business_id() -> String {
         new_id()
     }

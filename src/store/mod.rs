@@ -9,6 +9,7 @@ pub mod integration_events;
 pub mod integrations;
 pub mod invitations;
 pub mod license_keys;
+pub mod saml;
 pub mod scim_groups;
 pub mod scim_requests;
 pub mod scim_users;

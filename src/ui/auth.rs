@@ -70,6 +70,8 @@ pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = query.read_untracked().get("next").unwrap_or_default();
     let reset = query.read_untracked().get("reset").is_some();
+    let sso_error = query.read_untracked().get("sso_error");
+    let sso_email = query.read_untracked().get("email").unwrap_or_default();
     view! {
         <section class="card max-w-md">
             <PageTitle title="Sign In"/>
@@ -77,6 +79,15 @@ pub fn SignInPage() -> impl IntoView {
                 <div class="alert-ok" role="status">"Your password was changed. Sign in with the new password."</div>
             })}
             <SignInForm next=next/>
+            // a plain form: SSO starts with a full-page redirect to the IdP, no script needed
+            <form method="post" action="/sso/start" class="mt-6 border-t border-slate-200 pt-4" aria-label="Single sign-on">
+                {sso_error.map(|code| view! {
+                    <div class="alert-error mb-2" role="alert" data-testid="sso-error">{crate::model::sso_error_message(&code)}</div>
+                })}
+                <label for="sso-email" class="block text-sm font-medium text-slate-700 mb-1">"Work email"</label>
+                <input id="sso-email" name="email" type="email" autocomplete="username" required class="input mb-2" value=sso_email/>
+                <button type="submit" class="btn-secondary w-full">"Continue with SSO"</button>
+            </form>
             <p class="mt-4 text-sm"><A href="/forgot-password">"Forgot your password?"</A></p>
             <p class="mt-2 text-sm">"No account yet? "<A href="/signup">"Sign Up"</A></p>
         </section>

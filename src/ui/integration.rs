@@ -6,7 +6,7 @@ use super::forms::{field_error, form_error, Field, FormError};
 use super::layout::{PageTitle, RequireUser};
 use crate::api::integration::{get_integration, ChangeIntegration, RegenerateScimToken};
 use crate::model::integration::{
-    DomainStatus, DomainView, GroupMapping, IntegrationView, SamlView, ScimView,
+    DomainStatus, DomainView, GroupMapping, IntegrationView, SamlView, ScimView, SsoAttemptView,
 };
 use crate::model::step::Step;
 use leptos::either::{Either, EitherOf3};
@@ -98,11 +98,53 @@ fn Configurator(v: IntegrationView) -> impl IntoView {
             <p class="mb-3">"The backup login signs in with its password even while single sign-on is active, so an IdP outage never locks your organisation out."</p>
             <BackupLoginForm current=v.backup_login.clone() viewer=v.viewer_email.clone() candidates=v.backup_candidates.clone()/>
         </StepCard>
+        <SsoAttempts attempts=v.sso_attempts.clone() can_test=d[3]/>
         <div class="card mt-6">
             <h2 class="text-lg font-semibold mb-2">"Changes"</h2>
             <ul class="text-sm" aria-label="Configuration changes">
                 {v.events.into_iter().map(|e| view! { <li class="py-1 border-t border-slate-100">{format!("{} \u{2014} {} \u{2014} {}", e.at, e.who, e.what)}</li> }).collect_view()}
             </ul>
+        </div>
+    }
+}
+
+/// Test SSO and the record of every attempt at our ACS, with why each was refused.
+#[component]
+fn SsoAttempts(attempts: Vec<SsoAttemptView>, can_test: bool) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let tested = query.read_untracked().get("sso_test");
+    let reason = query.read_untracked().get("reason").unwrap_or_default();
+    view! {
+        <div class="card mt-6">
+            <div class="flex flex-wrap items-center gap-4 mb-2">
+                <h2 class="text-lg font-semibold grow">"SSO attempts"</h2>
+                // a plain form: the test is a full-page round trip through the IdP
+                <form method="post" action="/sso/test">
+                    <button type="submit" class="btn-secondary" disabled=!can_test>"Test SSO"</button>
+                </form>
+            </div>
+            {tested.map(|t| if t == "passed" {
+                view! { <div class="alert-ok" role="status" data-testid="sso-test">"Test SSO passed: your IdP's answer was accepted."</div> }.into_any()
+            } else {
+                view! { <div class="alert-error" role="alert" data-testid="sso-test">{format!("Test SSO failed: {reason}. The attempt below says why.")}</div> }.into_any()
+            })}
+            <table class="w-full text-left text-xs" aria-label="SSO attempts">
+                <thead><tr><th>"Time"</th><th>"Kind"</th><th>"Outcome"</th><th>"NameID"</th><th>"Why / attributes"</th><th></th></tr></thead>
+                <tbody>
+                    {attempts.into_iter().map(|a| view! {
+                        <tr class="border-t border-slate-100 align-top">
+                            <td class="pr-2 whitespace-nowrap">{a.at}</td>
+                            <td class="pr-2">{if a.purpose == "test" { "Test SSO" } else { "Sign-in" }}</td>
+                            <td class={if a.outcome == "ok" { "pr-2 text-green-700" } else { "pr-2 text-red-700" }}>
+                                {a.category.clone().unwrap_or_else(|| "accepted".into())}
+                            </td>
+                            <td class="pr-2 break-all">{a.name_id.unwrap_or_default()}</td>
+                            <td class="pr-2">{a.detail.unwrap_or_default()}<br/><span class="text-slate-500 break-all">{a.attributes}</span></td>
+                            <td><a class="underline" href=a.xml_url download="saml-response.xml">"XML"</a></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
         </div>
     }
 }

@@ -1,0 +1,546 @@
+//! SAML sign-in ("Continue with SSO") and Test SSO: the AuthnRequest (HTTP-Redirect binding)
+//! and the ACS decision, with pending requests bound to the browser, a replay cache and a
+//! record of every attempt. Validation itself is `validate::validate`.
+
+use super::{
+    error::ValidateError,
+    validate::{self, Assertion, IdpSettings, SpSettings},
+};
+use crate::{
+    model::Role,
+    server::{secrets::random_token, state::AppState},
+    store::{
+        saml::{SamlAttemptRow, SamlRequestRow},
+        StoreError,
+    },
+};
+use base64::Engine as _;
+
+/// A pending request is good for this long (the person may have to type a password and MFA).
+pub const REQUEST_TTL_SECS: i64 = 600;
+/// How long SSO attempts (with their sealed raw XML) are kept for the admin.
+pub const ATTEMPT_RETENTION_SECS: i64 = 7 * 24 * 3600;
+/// The cookie binding a pending request to the browser that started it.
+pub const BINDING_COOKIE: &str = "sg_saml";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    SignIn,
+    /// From the configurator: shows the outcome, creates no session.
+    Test,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "signin",
+            Purpose::Test => "test",
+        }
+    }
+}
+
+/// Why SSO cannot start; each has a plain message for the person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartError {
+    InvalidEmail,
+    UnknownDomain,
+    NotActive,
+    NotConfigured,
+    Internal,
+}
+
+impl StartError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StartError::InvalidEmail => "invalid_email",
+            StartError::UnknownDomain => "unknown_domain",
+            StartError::NotActive => "sso_not_active",
+            StartError::NotConfigured => "sso_not_configured",
+            StartError::Internal => "internal",
+        }
+    }
+}
+
+fn internal(e: StoreError) -> StartError {
+    tracing::error!(error = %e, "SSO start failed");
+    StartError::Internal
+}
+
+/// Where to send the browser, and the cookie value that binds the request to it.
+pub struct Started {
+    pub redirect_url: String,
+    pub binding: String,
+}
+
+/// The account that signs in people of `email`'s domain: its verified domain and active
+/// integration.
+pub async fn account_for_email(state: &AppState, email: &str) -> Result<String, StartError> {
+    let email = email.trim().to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err(StartError::InvalidEmail);
+    };
+    if local.is_empty() || domain.is_empty() || email.len() > 254 {
+        return Err(StartError::InvalidEmail);
+    }
+    match state
+        .db
+        .sso_account_for_domain(domain)
+        .await
+        .map_err(internal)?
+    {
+        None => Err(StartError::UnknownDomain),
+        Some((_, false)) => Err(StartError::NotActive),
+        Some((business, true)) => Ok(business),
+    }
+}
+
+/// A new AuthnRequest for `business_id`, stored as pending and bound to a fresh cookie nonce.
+pub async fn start(
+    state: &AppState,
+    business_id: &str,
+    purpose: Purpose,
+    user_id: Option<&str>,
+) -> Result<Started, StartError> {
+    let row = state
+        .db
+        .integration(business_id)
+        .await
+        .map_err(internal)?
+        .ok_or(StartError::NotConfigured)?;
+    let certs = state
+        .db
+        .idp_certificates(business_id)
+        .await
+        .map_err(internal)?;
+    if row.idp_sso_url.is_empty() || row.idp_entity_id.is_empty() || certs.is_empty() {
+        return Err(StartError::NotConfigured);
+    }
+    let now = state.clock.now();
+    // 128 random bits; samael's own "id-{u32}" would be guessable
+    let id = format!(
+        "_{}",
+        state
+            .secret
+            .hash_token(&random_token())
+            .get(..32)
+            .unwrap_or("0")
+    );
+    let binding = random_token();
+    state
+        .db
+        .insert_saml_request(
+            &SamlRequestRow {
+                id: id.clone(),
+                business_id: business_id.to_string(),
+                binding_hash: state.secret.hash_token(&binding),
+                purpose: purpose.as_str().to_string(),
+                user_id: user_id.map(str::to_string),
+                expires_at: now + REQUEST_TTL_SECS,
+            },
+            now,
+        )
+        .await
+        .map_err(internal)?;
+    let urls = crate::integration::sp_urls(state, business_id);
+    let request = samael::schema::AuthnRequest {
+        id: id.clone(),
+        version: "2.0".into(),
+        issue_instant: chrono::DateTime::from_timestamp(now, 0).unwrap_or_default(),
+        destination: Some(row.idp_sso_url.clone()),
+        assertion_consumer_service_url: Some(urls.acs_url),
+        protocol_binding: Some("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST".into()),
+        issuer: Some(samael::schema::Issuer {
+            value: Some(urls.entity_id),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let url = request
+        .redirect(&id)
+        .map_err(|e| {
+            tracing::error!(error = %e, "building the AuthnRequest failed");
+            StartError::Internal
+        })?
+        .ok_or(StartError::NotConfigured)?;
+    Ok(Started {
+        redirect_url: url.to_string(),
+        binding,
+    })
+}
+
+/// How an ACS attempt ended, for the person and for the record.
+#[derive(Debug)]
+pub enum Finished {
+    /// A session for `user_id` in the business workspace; `admin` says whether the IdP put the
+    /// person in the admins group.
+    SignedIn { user_id: String, admin: bool },
+    /// Test SSO passed: who the IdP said it was.
+    Tested { name_id: String },
+}
+
+/// A refused attempt: the category the admin sees, and a sentence.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub category: String,
+    pub detail: String,
+    pub purpose: Purpose,
+}
+
+impl Refused {
+    fn new(category: &str, detail: impl Into<String>, purpose: Purpose) -> Refused {
+        Refused {
+            category: category.into(),
+            detail: detail.into(),
+            purpose,
+        }
+    }
+
+    /// What the person in the browser is told (no internals).
+    pub fn public_message(&self) -> &'static str {
+        match self.category.as_str() {
+            "domain_not_verified" => {
+                "Your identity provider signed you in with an address outside your organisation's verified domains."
+            }
+            "member_of_other_business" => "This email address belongs to another business account.",
+            "expired" | "not_yet_valid" => {
+                "The sign-in took too long or the clocks disagree. Start again from the sign-in page."
+            }
+            "unknown_request" | "browser_mismatch" | "unsolicited" | "replay" => {
+                "This sign-in link was already used or did not start here. Start again from the sign-in page."
+            }
+            _ => {
+                "Your identity provider's answer could not be accepted. Your administrator can see why on the IdP Integration page."
+            }
+        }
+    }
+}
+
+fn store_refusal(e: StoreError, purpose: Purpose) -> Refused {
+    tracing::error!(error = %e, "SSO storage failed");
+    Refused::new(
+        "internal",
+        "The server could not complete the sign-in.",
+        purpose,
+    )
+}
+
+/// The ACS: validates the IdP's response for `business_id`, then signs the person in (or
+/// reports the test). Every attempt is recorded, refused or not.
+pub async fn finish(
+    state: &AppState,
+    business_id: &str,
+    saml_response: &str,
+    binding: Option<&str>,
+    skew_secs: i64,
+) -> Result<Finished, Refused> {
+    let now = state.clock.now();
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let xml = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes());
+    let raw = xml.as_deref().unwrap_or(saml_response.as_bytes()).to_vec();
+    let mut purpose = Purpose::SignIn;
+    let result = decide(
+        state,
+        business_id,
+        xml.ok(),
+        binding,
+        now,
+        skew_secs,
+        &mut purpose,
+    )
+    .await;
+    let (outcome, category, detail, name_id, attributes) = match &result {
+        Ok((f, a)) => (
+            "ok",
+            None,
+            Some(match f {
+                Finished::SignedIn { admin: true, .. } => {
+                    "Signed in as business account admin".to_string()
+                }
+                Finished::SignedIn { admin: false, .. } => {
+                    "Signed in without admin rights".to_string()
+                }
+                Finished::Tested { .. } => "Test SSO passed".to_string(),
+            }),
+            Some(a.name_id.clone()),
+            serde_json::to_string(&a.attributes).ok(),
+        ),
+        Err((r, a)) => (
+            "refused",
+            Some(r.category.clone()),
+            Some(r.detail.clone()),
+            a.as_ref().map(|a| a.name_id.clone()),
+            a.as_ref()
+                .and_then(|a| serde_json::to_string(&a.attributes).ok()),
+        ),
+    };
+    let attempt = SamlAttemptRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: now,
+        purpose: purpose.as_str().into(),
+        outcome: outcome.into(),
+        category,
+        detail,
+        name_id,
+        attributes,
+        // personal data: sealed with the server key, deleted with the attempt
+        raw_xml: Some(state.secret.seal(&raw)),
+    };
+    if let Err(e) = state
+        .db
+        .record_saml_attempt(business_id, &attempt, now + ATTEMPT_RETENTION_SECS)
+        .await
+    {
+        tracing::warn!(error = %e, "recording an SSO attempt failed");
+    }
+    match result {
+        Ok((f, _)) => Ok(f),
+        Err((r, _)) => {
+            tracing::info!(business = business_id, category = %r.category, detail = %r.detail, "SSO refused");
+            Err(r)
+        }
+    }
+}
+
+type Decision = Result<(Finished, Assertion), (Refused, Option<Box<Assertion>>)>;
+
+fn kept(a: Assertion) -> Option<Box<Assertion>> {
+    Some(Box::new(a))
+}
+
+async fn decide(
+    state: &AppState,
+    business_id: &str,
+    xml: Option<Vec<u8>>,
+    binding: Option<&str>,
+    now: i64,
+    skew_secs: i64,
+    purpose: &mut Purpose,
+) -> Decision {
+    let p = *purpose;
+    let refuse = |c: &str, d: String| Err((Refused::new(c, d, p), None));
+    let Some(xml) = xml else {
+        return refuse("malformed", "SAMLResponse is not base64.".into());
+    };
+    let row = match state.db.integration(business_id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            return refuse(
+                "not_configured",
+                "This business account has no IdP integration.".into(),
+            )
+        }
+        Err(e) => return Err((store_refusal(e, p), None)),
+    };
+    let certs = match state.db.idp_certificates(business_id).await {
+        Ok(c) => c,
+        Err(e) => return Err((store_refusal(e, p), None)),
+    };
+    // The pending request first: it names the purpose, and it must be this browser's.
+    let Some(request_id) = validate::peek_in_response_to(&xml) else {
+        return refuse(
+            "unsolicited",
+            "The response answers no request of ours (IdP-initiated sign-in is not accepted)."
+                .into(),
+        );
+    };
+    let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return refuse(
+                "unknown_request",
+                format!("InResponseTo {request_id} names no pending request of this account (unknown, used or expired)."),
+            )
+        }
+        Err(e) => return Err((store_refusal(e, p), None)),
+    };
+    if pending.purpose == "test" {
+        *purpose = Purpose::Test;
+    }
+    let p = *purpose;
+    let bound = binding.is_some_and(|b| state.secret.hash_token(b) == pending.binding_hash);
+    if !bound {
+        return Err((
+            Refused::new(
+                "browser_mismatch",
+                "The response arrived in a browser other than the one that started the sign-in.",
+                p,
+            ),
+            None,
+        ));
+    }
+    let urls = crate::integration::sp_urls(state, business_id);
+    let idp = IdpSettings {
+        entity_id: row.idp_entity_id.clone(),
+        certificates_der: certs
+            .iter()
+            .filter_map(|c| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(&c.der_base64)
+                    .ok()
+            })
+            .collect(),
+    };
+    let sp = SpSettings {
+        entity_id: urls.entity_id,
+        acs_url: urls.acs_url,
+    };
+    let expected = pending.id.clone();
+    // XML and signature work is CPU-bound: off the async workers
+    let validated = tokio::task::spawn_blocking(move || {
+        validate::validate(&xml, &idp, &sp, Some(&expected), false, now, skew_secs)
+    })
+    .await;
+    let a = match validated {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => return Err((refusal_of(&e, p), None)),
+        Err(e) => {
+            tracing::error!(error = %e, "SAML validation task failed");
+            return refuse("internal", "Validation did not complete.".into());
+        }
+    };
+    match state
+        .db
+        .remember_assertion(business_id, &a.id, a.not_on_or_after + skew_secs)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err((
+                Refused::new("replay", format!("Assertion {} was used before.", a.id), p),
+                kept(a),
+            ))
+        }
+        Err(e) => return Err((store_refusal(e, p), kept(a))),
+    }
+    let email = a.name_id.trim().to_lowercase();
+    let domain = email.rsplit_once('@').map(|(_, d)| d.to_string());
+    let verified = match state.db.domains_of(business_id).await {
+        Ok(d) => d
+            .into_iter()
+            .filter(|d| d.status == "verified")
+            .map(|d| d.name)
+            .collect::<Vec<_>>(),
+        Err(e) => return Err((store_refusal(e, p), kept(a))),
+    };
+    if !domain.as_ref().is_some_and(|d| verified.contains(d)) {
+        return Err((
+            Refused::new(
+                "domain_not_verified",
+                format!(
+                    "NameID {} is not an email address in a verified domain of this account ({}).",
+                    a.name_id,
+                    verified.join(", ")
+                ),
+                p,
+            ),
+            kept(a),
+        ));
+    }
+    if p == Purpose::Test {
+        return Ok((
+            Finished::Tested {
+                name_id: a.name_id.clone(),
+            },
+            a,
+        ));
+    }
+    let groups = a.groups();
+    let admin = groups.iter().any(|g| {
+        (!row.admins_group_id.is_empty() && *g == row.admins_group_id.as_str())
+            || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
+    });
+    match sign_in_user(state, business_id, &email, admin, now).await {
+        Ok(user_id) => Ok((Finished::SignedIn { user_id, admin }, a)),
+        Err(r) => Err((Refused { purpose: p, ..r }, kept(a))),
+    }
+}
+
+fn refusal_of(e: &ValidateError, p: Purpose) -> Refused {
+    Refused::new(e.category(), e.detail(), p)
+}
+
+/// Creates or updates the portal user and their membership; the IdP's admins group decides
+/// the role while SSO is active.
+async fn sign_in_user(
+    state: &AppState,
+    business_id: &str,
+    email: &str,
+    admin: bool,
+    now: i64,
+) -> Result<String, Refused> {
+    let p = Purpose::SignIn;
+    let db = &state.db;
+    let user = match db
+        .user_by_email(email)
+        .await
+        .map_err(|e| store_refusal(e, p))?
+    {
+        Some(u) => u,
+        None => {
+            // no password: "!" never verifies; the IdP proved the address
+            let u = db
+                .create_user(email, "!sso", now)
+                .await
+                .map_err(|e| store_refusal(e, p))?;
+            db.mark_email_verified(&u.id, now)
+                .await
+                .map_err(|e| store_refusal(e, p))?;
+            u
+        }
+    };
+    let role = if admin { Role::Admin } else { Role::User };
+    match db
+        .membership_of(&user.id)
+        .await
+        .map_err(|e| store_refusal(e, p))?
+    {
+        Some(m) if m.business_id != business_id => {
+            return Err(Refused::new(
+                "member_of_other_business",
+                format!("{email} is a member of another business account."),
+                p,
+            ))
+        }
+        Some(_) => db
+            .set_member_role(business_id, &user.id, role.as_str())
+            .await
+            .map_err(|e| store_refusal(e, p))?,
+        None => db
+            .add_member(business_id, &user.id, role.as_str(), now)
+            .await
+            .map_err(|e| store_refusal(e, p))?,
+    }
+    db.record_sign_in(&user.id, now)
+        .await
+        .map_err(|e| store_refusal(e, p))?;
+    Ok(user.id)
+}
+
+/// Password sign-in is refused for addresses of an organisation that signs in with SSO,
+/// except for its backup login, which must keep working when the IdP does not.
+pub async fn password_sign_in_refused(
+    state: &AppState,
+    email: &str,
+    user_id: Option<&str>,
+) -> Result<bool, StoreError> {
+    let Some((_, domain)) = email
+        .trim()
+        .to_lowercase()
+        .rsplit_once('@')
+        .map(|(l, d)| (l.to_string(), d.to_string()))
+    else {
+        return Ok(false);
+    };
+    let Some((business, true)) = state.db.sso_account_for_domain(&domain).await? else {
+        return Ok(false);
+    };
+    let backup = state
+        .db
+        .integration(&business)
+        .await?
+        .and_then(|i| i.backup_login_user_id);
+    Ok(backup.is_none() || backup.as_deref() != user_id)
+}

@@ -1,0 +1,203 @@
+//! `saml_requests`, `saml_replay`, `saml_attempts`: the server-side state of SAML sign-in.
+
+use super::{with_pool, Db, StoreError, StoreResult};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SamlRequestRow {
+    pub id: String,
+    pub business_id: String,
+    pub binding_hash: String,
+    pub purpose: String,
+    pub user_id: Option<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SamlAttemptRow {
+    pub id: String,
+    pub at: i64,
+    pub purpose: String,
+    pub outcome: String,
+    pub category: Option<String>,
+    pub detail: Option<String>,
+    pub name_id: Option<String>,
+    pub attributes: Option<String>,
+    pub raw_xml: Option<String>,
+}
+
+impl Db {
+    pub async fn insert_saml_request(&self, row: &SamlRequestRow, now: i64) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "insert into saml_requests (id, business_id, binding_hash, purpose, user_id, created_at, expires_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&row.id)
+            .bind(&row.business_id)
+            .bind(&row.binding_hash)
+            .bind(&row.purpose)
+            .bind(&row.user_id)
+            .bind(now)
+            .bind(row.expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Marks the pending request used and returns it, once: a second call, an expired or an
+    /// unknown request gives `None`.
+    pub async fn take_saml_request(
+        &self,
+        id: &str,
+        business_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<SamlRequestRow>> {
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "update saml_requests set used_at = $3 where id = $1 and business_id = $2 \
+                 and used_at is null and expires_at > $3",
+            )
+            .bind(id)
+            .bind(business_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if n != 1 {
+            return Ok(None);
+        }
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, SamlRequestRow>(
+                "select id, business_id, binding_hash, purpose, user_id, expires_at from saml_requests where id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+
+    /// Records an assertion ID; false when it was seen before (a replay).
+    pub async fn remember_assertion(
+        &self,
+        business_id: &str,
+        assertion_id: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool> {
+        let r = with_pool!(self, |p| {
+            sqlx::query(
+                "insert into saml_replay (business_id, assertion_id, expires_at) values ($1, $2, $3)",
+            )
+            .bind(business_id)
+            .bind(assertion_id)
+            .bind(expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match r.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn record_saml_attempt(
+        &self,
+        business_id: &str,
+        row: &SamlAttemptRow,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "insert into saml_attempts (id, business_id, at, purpose, outcome, category, detail, name_id, \
+                 attributes, raw_xml, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&row.id)
+            .bind(business_id)
+            .bind(row.at)
+            .bind(&row.purpose)
+            .bind(&row.outcome)
+            .bind(&row.category)
+            .bind(&row.detail)
+            .bind(&row.name_id)
+            .bind(&row.attributes)
+            .bind(&row.raw_xml)
+            .bind(expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Newest first.
+    pub async fn saml_attempts(
+        &self,
+        business_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SamlAttemptRow>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, SamlAttemptRow>(
+                "select id, at, purpose, outcome, category, detail, name_id, attributes, raw_xml \
+                 from saml_attempts where business_id = $1 order by at desc, id desc limit $2",
+            )
+            .bind(business_id)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    pub async fn saml_attempt(
+        &self,
+        business_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<SamlAttemptRow>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, SamlAttemptRow>(
+                "select id, at, purpose, outcome, category, detail, name_id, attributes, raw_xml \
+                 from saml_attempts where business_id = $1 and id = $2",
+            )
+            .bind(business_id)
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+
+    /// Deletes expired pending requests, replay entries and attempts (with their raw XML).
+    pub async fn prune_saml(&self, now: i64) -> StoreResult<()> {
+        for sql in [
+            "delete from saml_requests where expires_at < $1",
+            "delete from saml_replay where expires_at < $1",
+            "delete from saml_attempts where expires_at < $1",
+        ] {
+            with_pool!(self, |p| sqlx::query(sql)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// The business account whose verified domain `domain` is, if its integration is active.
+    pub async fn sso_account_for_domain(
+        &self,
+        domain: &str,
+    ) -> StoreResult<Option<(String, bool)>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, (String, bool)>(
+                "select d.business_id, coalesce(i.active, false) from domains d \
+                 left join idp_integrations i on i.business_id = d.business_id \
+                 where d.name = $1 and d.status = 'verified'",
+            )
+            .bind(domain)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+}

@@ -1,0 +1,490 @@
+//! "Continue with SSO" end to end through the router: the AuthnRequest, the IdP's signed answer
+//! (our test IdP), the ACS, the session and its rights; password sign-in while SSO is active;
+//! Test SSO; and refusals recorded for the admin.
+
+use crate::both;
+use crate::saml_idp::{keys, Tpl, IDP};
+use crate::support::{business_admin, verified_user, Backend, Client, Response, TestApp, PASSWORD};
+use axum::body::Body;
+use base64::Engine as _;
+use http::Request;
+use serde_json::Value;
+
+const DOMAIN: &str = "acme-corp.com";
+const SSO_URL: &str = "https://idp.example.test/sso";
+
+fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+async fn change(c: &mut Client, fields: &[(&str, &str)]) {
+    let r = c.call("integration/change", fields).await;
+    assert_eq!(r.status, 200, "{fields:?}: {}", r.body);
+}
+
+/// An account with all seven steps done and the integration active; returns the admin and
+/// the business id.
+async fn active_account(app: &TestApp) -> (Client, String) {
+    // the test IdP's certificate starts today: move the clock there
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    app.state
+        .clock
+        .advance(real_now + 3600 - app.state.clock.now());
+    let mut admin = business_admin(app, &format!("admin@{DOMAIN}"), "Acme").await;
+    change(&mut admin, &[("action", "start")]).await;
+    change(&mut admin, &[("action", "add_domain"), ("domain", DOMAIN)]).await;
+    let v = admin.call("integration", &[]).await.json();
+    let d = &v["domains"][0];
+    app.dns.set_txt(
+        d["record_name"].as_str().expect("name"),
+        &[d["record_value"].as_str().expect("value")],
+    );
+    change(
+        &mut admin,
+        &[("action", "verify_domain"), ("domain", DOMAIN)],
+    )
+    .await;
+    change(
+        &mut admin,
+        &[("action", "app_registered"), ("done", "true")],
+    )
+    .await;
+    change(
+        &mut admin,
+        &[
+            ("action", "groups"),
+            ("admins_group_name", "SG-Admins"),
+            ("admins_group_id", "g-admins"),
+            ("desktop_group_name", "SG-Desktop"),
+            ("desktop_group_id", "g-desktop"),
+        ],
+    )
+    .await;
+    change(
+        &mut admin,
+        &[
+            ("action", "saml"),
+            ("idp_entity_id", IDP),
+            ("idp_sso_url", SSO_URL),
+        ],
+    )
+    .await;
+    change(
+        &mut admin,
+        &[
+            ("action", "add_certificate"),
+            ("certificate", &pem(&keys().0.cert_der)),
+        ],
+    )
+    .await;
+    change(&mut admin, &[("action", "scim")]).await;
+    change(&mut admin, &[("action", "users_added"), ("done", "true")]).await;
+    change(
+        &mut admin,
+        &[
+            ("action", "backup_login"),
+            ("backup_login", &format!("admin@{DOMAIN}")),
+        ],
+    )
+    .await;
+    change(&mut admin, &[("action", "activate")]).await;
+    let v = admin.call("integration", &[]).await.json();
+    assert_eq!(v["active"], true, "{v}");
+    let business = v["saml"]["sp_entity_id"]
+        .as_str()
+        .expect("entity")
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .to_string();
+    (admin, business)
+}
+
+async fn post_form(c: &mut Client, path: &str, form: &[(&str, &str)]) -> Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let req = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", crate::support::PUBLIC_URL)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .expect("request");
+    c.send(req).await
+}
+
+/// Continue with SSO: returns the pending request's id (the RelayState we set).
+async fn start_sso(c: &mut Client, email: &str) -> String {
+    let r = post_form(c, "/sso/start", &[("email", email)]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = url::Url::parse(&r.header("location").expect("location")).expect("url");
+    assert!(location.as_str().starts_with(SSO_URL), "{location}");
+    let pairs: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+    assert!(pairs.iter().any(|(k, _)| k == "SAMLRequest"));
+    let cookie = r.header("set-cookie").expect("binding cookie");
+    assert!(
+        cookie.starts_with("sg_saml=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    pairs
+        .into_iter()
+        .find(|(k, _)| k == "RelayState")
+        .expect("RelayState")
+        .1
+}
+
+fn response_for(
+    app: &TestApp,
+    business: &str,
+    request_id: &str,
+    email: &str,
+    groups: &[&str],
+) -> Tpl {
+    let now = app.state.clock.now();
+    let sp = format!("{}/saml/{business}", crate::support::PUBLIC_URL);
+    let acs = format!("{sp}/acs");
+    let mut t = Tpl {
+        response_id: format!("_r{}", uuid::Uuid::new_v4().simple()),
+        assertion_id: format!("_a{}", uuid::Uuid::new_v4().simple()),
+        destination: Some(acs.clone()),
+        recipient: acs,
+        audience: Some(sp),
+        response_irt: Some(request_id.to_string()),
+        scd_irt: Some(request_id.to_string()),
+        name_id: email.to_string(),
+        not_before: now - 60,
+        not_on_or_after: now + 300,
+        scd_not_on_or_after: now + 300,
+        ..Tpl::default()
+    };
+    t.attributes = vec![
+        ("displayname".into(), vec!["Test Person".into()]),
+        (
+            "groups".into(),
+            groups.iter().map(|g| g.to_string()).collect(),
+        ),
+        ("name".into(), vec![email.to_string()]),
+        ("objectidentifier".into(), vec!["oid-1".into()]),
+    ];
+    t
+}
+
+async fn post_acs(c: &mut Client, business: &str, xml: &str) -> Response {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
+    post_form(
+        c,
+        &format!("/saml/{business}/acs"),
+        &[("SAMLResponse", &b64), ("RelayState", "x")],
+    )
+    .await
+}
+
+async fn me(c: &mut Client) -> Value {
+    c.call("me", &[]).await.json()
+}
+
+async fn sso_signs_in_admins_and_desktop_users_with_their_rights(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+
+    // a member of the admins group (matched by ID) gets an admin session
+    let mut alice = app.client();
+    let request = start_sso(&mut alice, &format!("Alice@{DOMAIN}")).await;
+    let t = response_for(
+        &app,
+        &business,
+        &request,
+        &format!("alice@{DOMAIN}"),
+        &["g-admins", "g-desktop"],
+    );
+    let signed = t.signed();
+    let r = post_acs(&mut alice, &business, &signed).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location").as_deref(), Some("/dashboard"));
+    let m = me(&mut alice).await;
+    assert_eq!(m["email"], format!("alice@{DOMAIN}"));
+    assert_eq!(m["workspace"], "business", "{m}");
+    assert_eq!(m["business"]["role"], "admin", "{m}");
+    assert_eq!(alice.call("integration", &[]).await.status, 200);
+
+    // the same response again: the request is spent
+    let r = post_acs(&mut alice, &business, &signed).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // the same assertion ID answering a new request: the replay cache refuses it
+    let mut again = app.client();
+    let request2 = start_sso(&mut again, &format!("alice@{DOMAIN}")).await;
+    let mut t2 = response_for(
+        &app,
+        &business,
+        &request2,
+        &format!("alice@{DOMAIN}"),
+        &["g-admins"],
+    );
+    t2.assertion_id = t.assertion_id.clone();
+    let r = post_acs(&mut again, &business, &t2.signed()).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(me(&mut again).await.is_null());
+
+    // a desktop user only (matched by name) signs in without admin rights
+    let mut bob = app.client();
+    let request = start_sso(&mut bob, &format!("bob@{DOMAIN}")).await;
+    let t = response_for(
+        &app,
+        &business,
+        &request,
+        &format!("bob@{DOMAIN}"),
+        &["SG-Desktop"],
+    );
+    let r = post_acs(&mut bob, &business, &t.signed()).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let m = me(&mut bob).await;
+    assert_eq!(m["business"]["role"], "user", "{m}");
+    assert_eq!(bob.call("integration", &[]).await.status, 403);
+
+    // the attempts are on record for the admin
+    let attempts = app
+        .state
+        .db
+        .saml_attempts(&business, 10)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts.len(), 4);
+    assert_eq!(attempts[1].category.as_deref(), Some("replay"));
+    assert_eq!(attempts[2].category.as_deref(), Some("unknown_request"));
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.raw_xml.as_deref().is_some_and(|x| !x.contains("alice"))),
+        "raw XML is sealed"
+    );
+    let opened = app
+        .state
+        .secret
+        .open(attempts[0].raw_xml.as_deref().expect("sealed"))
+        .expect("opens");
+    assert!(String::from_utf8_lossy(&opened).contains(&format!("bob@{DOMAIN}")));
+    let page = admin.get("/profile/business/idp_integration").await;
+    assert!(page.body.contains("SSO attempts") && page.body.contains("replay"));
+    let dl = admin
+        .get(&format!("/saml/{business}/attempts/{}/xml", attempts[0].id))
+        .await;
+    assert_eq!(dl.status, 200);
+    assert!(dl.body.contains("bob@"));
+    assert_eq!(
+        bob.get(&format!("/saml/{business}/attempts/{}/xml", attempts[0].id))
+            .await
+            .status,
+        404,
+        "not for non-admins"
+    );
+}
+both!(sso_signs_in_admins_and_desktop_users_with_their_rights);
+
+async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (_admin, business) = active_account(&app).await;
+    let email = format!("carol@{DOMAIN}");
+
+    struct Case {
+        name: &'static str,
+        edit: fn(&mut Tpl),
+        want: &'static str,
+    }
+    let cases = [
+        Case {
+            name: "wrong audience",
+            edit: |t| t.audience = Some("https://other.example/sp".into()),
+            want: "wrong_audience",
+        },
+        Case {
+            name: "wrong issuer",
+            edit: |t| t.issuer = "https://evil.example/idp".into(),
+            want: "wrong_issuer",
+        },
+        Case {
+            name: "wrong recipient",
+            edit: |t| t.recipient = "https://evil.example/acs".into(),
+            want: "wrong_recipient",
+        },
+        Case {
+            name: "expired",
+            edit: |t| {
+                t.not_on_or_after -= 3600;
+                t.scd_not_on_or_after -= 3600;
+                t.not_before -= 3600;
+            },
+            want: "expired",
+        },
+        Case {
+            name: "outside the verified domains",
+            edit: |t| t.name_id = "carol@elsewhere.example".into(),
+            want: "domain_not_verified",
+        },
+    ];
+    for case in cases {
+        let mut c = app.client();
+        let request = start_sso(&mut c, &email).await;
+        let mut t = response_for(&app, &business, &request, &email, &["g-admins"]);
+        (case.edit)(&mut t);
+        let r = post_acs(&mut c, &business, &t.signed()).await;
+        assert_eq!(r.status, 403, "{}: {}", case.name, r.body);
+        assert!(
+            r.body.contains("data-testid=\"sso-error\""),
+            "a plain error page"
+        );
+        assert!(
+            me(&mut c).await.is_null(),
+            "{}: nobody signed in",
+            case.name
+        );
+        let last = &app
+            .state
+            .db
+            .saml_attempts(&business, 1)
+            .await
+            .expect("attempts")[0];
+        assert_eq!(
+            last.category.as_deref(),
+            Some(case.want),
+            "{}: {:?}",
+            case.name,
+            last.detail
+        );
+    }
+
+    // signed by another key
+    let mut c = app.client();
+    let request = start_sso(&mut c, &email).await;
+    let t = response_for(&app, &business, &request, &email, &[]);
+    let r = post_acs(&mut c, &business, &t.signed_with(&keys().1)).await;
+    assert_eq!(r.status, 403);
+    let last = &app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts")[0];
+    assert_eq!(last.category.as_deref(), Some("bad_signature"));
+
+    // the response in another browser than the one that started
+    let mut starter = app.client();
+    let request = start_sso(&mut starter, &email).await;
+    let t = response_for(&app, &business, &request, &email, &[]);
+    let mut thief = app.client();
+    let r = post_acs(&mut thief, &business, &t.signed()).await;
+    assert_eq!(r.status, 403);
+    let last = &app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts")[0];
+    assert_eq!(last.category.as_deref(), Some("browser_mismatch"));
+
+    // IdP-initiated (no InResponseTo) is refused
+    let mut t = response_for(&app, &business, "x", &email, &[]);
+    t.response_irt = None;
+    t.scd_irt = None;
+    let r = post_acs(&mut app.client(), &business, &t.signed()).await;
+    assert_eq!(r.status, 403);
+    let last = &app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts")[0];
+    assert_eq!(last.category.as_deref(), Some("unsolicited"));
+
+    // unknown domains and inactive integrations get a clear message, nothing else
+    let r = post_form(
+        &mut app.client(),
+        "/sso/start",
+        &[("email", "dave@unknown.example")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(r
+        .header("location")
+        .expect("loc")
+        .contains("sso_error=unknown_domain"));
+    let page = app.client().get("/signin?sso_error=unknown_domain").await;
+    assert!(page
+        .body
+        .contains("Single sign-on is not set up for this email domain"));
+}
+both!(sso_refusals_are_specific_and_sign_nobody_in);
+
+async fn password_sign_in_is_refused_for_sso_domains_except_the_backup_login(b: Backend) {
+    let app = TestApp::new(b).await;
+    // a domain user who had a password before SSO was switched on
+    let _erin = verified_user(&app, &format!("erin@{DOMAIN}")).await;
+    let (_admin, _business) = active_account(&app).await;
+    let signin = |email: String| {
+        let mut c = app.client();
+        async move {
+            c.call(
+                "signin",
+                &[("email", email.as_str()), ("password", PASSWORD)],
+            )
+            .await
+        }
+    };
+    let r = signin(format!("erin@{DOMAIN}")).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("use Continue with SSO"), "{}", r.body);
+    let r = signin(format!("admin@{DOMAIN}")).await;
+    assert_eq!(r.status, 200, "the backup login keeps working: {}", r.body);
+}
+both!(password_sign_in_is_refused_for_sso_domains_except_the_backup_login);
+
+async fn test_sso_reports_without_a_session(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+    let r = post_form(&mut admin, "/sso/test", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = url::Url::parse(&r.header("location").expect("location")).expect("url");
+    let request = location
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .expect("relay")
+        .1
+        .to_string();
+    // the admin's browser now carries the binding cookie instead of the session in this
+    // test client; a real browser keeps both (different paths)
+    let t = response_for(
+        &app,
+        &business,
+        &request,
+        &format!("admin@{DOMAIN}"),
+        &["g-admins"],
+    );
+    let r = post_acs(&mut admin, &business, &t.signed()).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r
+        .header("location")
+        .expect("loc")
+        .ends_with("?sso_test=passed"));
+    let last = &app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts")[0];
+    assert_eq!(
+        (last.purpose.as_str(), last.outcome.as_str()),
+        ("test", "ok")
+    );
+}
+both!(test_sso_reports_without_a_session);
