@@ -316,19 +316,18 @@ pub async fn list_users(acct: &Account<'_>, p: &ListParams) -> Result<Reply, Sci
     let (start, count) = paging(p);
     let kind = ResourceKind::User;
     let Some(f) = parse_filter(p, kind)? else {
-        let (total, _) = acct
-            .db
-            .count_scim_users(acct.business_id)
-            .await
-            .map_err(store_err)?;
-        let rows = if count == 0 {
-            Vec::new()
-        } else {
-            acct.db
-                .scim_users_page(acct.business_id, start - 1, count)
-                .await
-                .map_err(store_err)?
-        };
+        // the count and the page are independent: ask both at once
+        let (counted, rows) = tokio::join!(acct.db.count_scim_users(acct.business_id), async {
+            if count == 0 {
+                Ok(Vec::new())
+            } else {
+                acct.db
+                    .scim_users_page(acct.business_id, start - 1, count)
+                    .await
+            }
+        });
+        let (total, _) = counted.map_err(store_err)?;
+        let rows = rows.map_err(store_err)?;
         let items = render_users(acct, &rows).await?;
         let items = items
             .iter()
