@@ -11,6 +11,7 @@ const MAIL_HTTP = Number(process.env.MAILSINK_HTTP_PORT ?? 2580);
 const DNS = Number(process.env.TESTDNS_PORT ?? 5354);
 const DNS_HTTP = Number(process.env.TESTDNS_HTTP_PORT ?? 2581);
 const BASE = `http://127.0.0.1:${PORT}`;
+const IDP = Number(process.env.TEST_IDP_PORT ?? 5380);
 
 export default defineConfig({
   testDir: "./tests",
@@ -46,6 +47,13 @@ export default defineConfig({
       command: "node support/dnsserver.mjs",
       url: `http://127.0.0.1:${DNS_HTTP}/health`,
       env: { TESTDNS_PORT: String(DNS), TESTDNS_HTTP_PORT: String(DNS_HTTP) },
+      reuseExistingServer: false,
+    },
+    {
+      // the SAML IdP of the SSO tests (examples/test_idp.rs, built by scripts/test.sh)
+      command: `./target/release/examples/test_idp 127.0.0.1:${IDP}`,
+      cwd: "..",
+      url: `http://127.0.0.1:${IDP}/health`,
       reuseExistingServer: false,
     },
     {

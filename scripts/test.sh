@@ -50,6 +50,8 @@ cargo test --features ssr
 
 section "release build: server and WebAssembly browser half"
 cargo leptos build --release
+# the SAML IdP the browser tests sign in at
+cargo build --release --features ssr --example test_idp
 ./scripts/bench-footprint.sh
 
 section "end-to-end tests (Playwright, Debian Chromium)"

@@ -86,7 +86,7 @@ test("wrong passwords get a clear message and the key form names typos", async (
   await expect(page.getByRole("navigation").getByRole("link", { name: "Sign In" })).toBeVisible();
   await page.goto("/signin");
   await waitForHydration(page);
-  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill("not my password");
   await page.getByRole("button", { name: "Sign In" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "The email or the password is not correct." })).toBeVisible();

@@ -78,8 +78,19 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
+/// Sends the browser on to the IdP. Not a redirect: our pages' CSP says `form-action 'self'`,
+/// which browsers also apply to redirects after a form post, so the hand-over is a page of our
+/// own that navigates (meta refresh, and a link for when refresh is off).
 fn redirect_to_idp(state: &AppState, started: sso::Started) -> Response {
-    let mut res = see_other(&started.redirect_url);
+    let url = html_escape(&started.redirect_url);
+    let mut res = Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>Signing in\u{2026}</title></head>\
+         <body style=\"font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto\">\
+         <p>Taking you to your organisation's sign-in page\u{2026}</p>\
+         <p><a data-testid=\"idp-url\" href=\"{url}\">Continue</a></p></body></html>"
+    ))
+    .into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
         binding_cookie(state, &started.binding, sso::REQUEST_TTL_SECS),
@@ -138,13 +149,15 @@ async fn test(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let esc = html_escape;
     (
         status,
         Html(format!(
