@@ -339,7 +339,16 @@ async fn decide(
         Err(e) => return Err((store_refusal(e, p), None)),
     };
     // The pending request first: it names the purpose, and it must be this browser's.
-    let Some(request_id) = validate::peek_in_response_to(&xml) else {
+    // parsing is CPU work on untrusted input: off the async workers, like validation
+    let xml = std::sync::Arc::new(xml);
+    let peek = {
+        let xml = xml.clone();
+        tokio::task::spawn_blocking(move || validate::peek_in_response_to(&xml))
+            .await
+            .ok()
+            .flatten()
+    };
+    let Some(request_id) = peek else {
         return refuse(
             "unsolicited",
             "The response answers no request of ours (IdP-initiated sign-in is not accepted)."

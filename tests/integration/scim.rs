@@ -50,6 +50,16 @@ async fn scim_account(app: &TestApp, admin: &str, org: &str, domain: &str) -> (C
     (c, token)
 }
 
+/// The account a token belongs to.
+async fn business_of(app: &TestApp, token: &str) -> String {
+    app.state
+        .db
+        .scim_token_owner(&app.state.secret.hash_token(token), app.state.clock.now())
+        .await
+        .expect("lookup")
+        .expect("owner")
+}
+
 /// Percent-encodes a query value the way Okta does (everything but RFC 3986 unreserved), or
 /// with `+` for spaces the way Entra has been seen to.
 fn encode(value: &str, plus: bool) -> String {
@@ -315,13 +325,7 @@ async fn replay(b: Backend, idp: &str, plus: bool) {
         check_notes(idp, number, &r, &ids);
     }
     // every request was logged for the admin
-    let business = app
-        .state
-        .db
-        .scim_token_owner(&app.state.secret.hash_token(&token), app.state.clock.now())
-        .await
-        .expect("lookup")
-        .expect("owner");
+    let business = business_of(&app, &token).await;
     app.state.scim_log.flush().await;
     let log = app
         .state
@@ -650,13 +654,7 @@ async fn every_error_has_its_status_and_scim_type(b: Backend) {
     );
 
     // refused requests are logged for the admin with their reason
-    let business = app
-        .state
-        .db
-        .scim_token_owner(&app.state.secret.hash_token(&token), app.state.clock.now())
-        .await
-        .expect("lookup")
-        .expect("owner");
+    let business = business_of(&app, &token).await;
     app.state.scim_log.flush().await;
     let log = app
         .state

@@ -2,7 +2,6 @@
 
 use crate::common::*;
 use seatgate::saml::validate::{validate, Assertion, IdpSettings};
-use std::time::Instant;
 
 struct Case {
     name: &'static str,
@@ -421,23 +420,4 @@ fn errors_and_assertions_are_send_and_sync() {
     fn check<T: Send + Sync + 'static>() {}
     check::<Assertion>();
     check::<seatgate::saml::error::ValidateError>();
-}
-
-#[test]
-#[ignore = "micro benchmark: cargo test --release -- --ignored --nocapture"]
-fn validations_per_second_single_thread() {
-    let xml = Tpl::default().signed();
-    let (idp, sp) = (idp(), sp());
-    validate(xml.as_bytes(), &idp, &sp, None, true, NOW, SKEW).unwrap();
-    let start = Instant::now();
-    let mut n = 0u32;
-    while start.elapsed().as_secs_f64() < 3.0 {
-        validate(xml.as_bytes(), &idp, &sp, None, true, NOW, SKEW).unwrap();
-        n += 1;
-    }
-    let rate = f64::from(n) / start.elapsed().as_secs_f64();
-    println!(
-        "RSA-2048/SHA-256, 4 attributes, {} bytes: {rate:.0} validations/s on one thread",
-        xml.len()
-    );
 }
