@@ -84,12 +84,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.mail_from,
         args.db.data_dir.join("outbox.log"),
     )?;
-    let settings = Settings::new(
+    let mut settings = Settings::new(
         &public_url,
         args.trusted_proxy.clone(),
         i64::from(args.session_hours) * 3600,
         i64::from(args.session_idle_minutes) * 60,
     );
+    settings.saml_skew_secs = i64::from(args.saml_clock_skew);
     tracing::info!(
         listen = %args.listen,
         database = %redact_url(&url),

@@ -75,6 +75,9 @@ pub async fn change_integration(
                     )
                     .await
                 }
+                "allow_unsolicited" => {
+                    i::set_confirmation(&state, u, Confirmation::AllowUnsolicited, checked).await
+                }
                 "users_added" => {
                     i::set_confirmation(&state, u, Confirmation::UsersAdded, checked).await
                 }

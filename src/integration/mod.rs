@@ -250,6 +250,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         idp_entity_id: row.idp_entity_id.clone(),
         idp_sso_url: row.idp_sso_url.clone(),
         certificates: certificates.iter().map(|c| cert_view(c, now)).collect(),
+        allow_unsolicited: row.allow_unsolicited,
     };
     let scim = ScimView {
         enabled: row.scim_enabled,
@@ -577,6 +578,13 @@ pub async fn set_confirmation(
                 "Confirmed users are added to the groups"
             } else {
                 "Unchecked users added to the groups"
+            }
+        }
+        Confirmation::AllowUnsolicited => {
+            if done {
+                "Allowed IdP-initiated sign-in"
+            } else {
+                "Refused IdP-initiated sign-in"
             }
         }
     };

@@ -95,6 +95,8 @@ pub struct SamlView {
     pub idp_entity_id: String,
     pub idp_sso_url: String,
     pub certificates: Vec<CertView>,
+    /// IdP-initiated (unsolicited) sign-in accepted.
+    pub allow_unsolicited: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,8 +14,6 @@ use axum::{
 
 /// The ACS body: a form-encoded base64 response of at most 256 KiB, with room for RelayState.
 pub const MAX_ACS_BODY: usize = 400 * 1024;
-/// Allowed clock difference with IdPs, seconds.
-pub const CLOCK_SKEW_SECS: i64 = 120;
 
 /// Started from our own pages: behind the portal's body limit and cross-site guard.
 pub fn portal_routes() -> Router<AppState> {
@@ -199,7 +197,7 @@ async fn acs(
         &business_id,
         response,
         binding.as_deref(),
-        CLOCK_SKEW_SECS,
+        state.settings.saml_skew_secs,
     )
     .await;
     let page = crate::api::integration::PAGE;

@@ -348,38 +348,45 @@ async fn decide(
             .ok()
             .flatten()
     };
-    let Some(request_id) = peek else {
-        return refuse(
-            "unsolicited",
-            "The response answers no request of ours (IdP-initiated sign-in is not accepted)."
-                .into(),
-        );
-    };
-    let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
+    // With a request: it must be pending, this account's, and this browser's. Without one
+    // (IdP-initiated): only when the admin allowed it, and only to sign in.
+    let expected = match peek {
+        Some(request_id) => {
+            let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    return refuse(
+                        "unknown_request",
+                        format!("InResponseTo {request_id} names no pending request of this account (unknown, used or expired)."),
+                    )
+                }
+                Err(e) => return Err((store_refusal(e, p), None)),
+            };
+            if pending.purpose == "test" {
+                *purpose = Purpose::Test;
+            }
+            let bound = binding.is_some_and(|b| state.secret.hash_token(b) == pending.binding_hash);
+            if !bound {
+                return Err((
+                    Refused::new(
+                        "browser_mismatch",
+                        "The response arrived in a browser other than the one that started the sign-in.",
+                        *purpose,
+                    ),
+                    None,
+                ));
+            }
+            Some(pending.id)
+        }
+        None if row.allow_unsolicited => None,
+        None => {
             return refuse(
-                "unknown_request",
-                format!("InResponseTo {request_id} names no pending request of this account (unknown, used or expired)."),
+                "unsolicited",
+                "The response answers no request of ours, and IdP-initiated sign-in is off for this account.".into(),
             )
         }
-        Err(e) => return Err((store_refusal(e, p), None)),
     };
-    if pending.purpose == "test" {
-        *purpose = Purpose::Test;
-    }
     let p = *purpose;
-    let bound = binding.is_some_and(|b| state.secret.hash_token(b) == pending.binding_hash);
-    if !bound {
-        return Err((
-            Refused::new(
-                "browser_mismatch",
-                "The response arrived in a browser other than the one that started the sign-in.",
-                p,
-            ),
-            None,
-        ));
-    }
     let urls = crate::integration::sp_urls(state, business_id);
     let idp = IdpSettings {
         entity_id: row.idp_entity_id.clone(),
@@ -396,10 +403,18 @@ async fn decide(
         entity_id: urls.entity_id,
         acs_url: urls.acs_url,
     };
-    let expected = pending.id.clone();
+    let unsolicited = expected.is_none();
     // XML and signature work is CPU-bound: off the async workers
     let validated = tokio::task::spawn_blocking(move || {
-        validate::validate(&xml, &idp, &sp, Some(&expected), false, now, skew_secs)
+        validate::validate(
+            &xml,
+            &idp,
+            &sp,
+            expected.as_deref(),
+            unsolicited,
+            now,
+            skew_secs,
+        )
     })
     .await;
     let a = match validated {

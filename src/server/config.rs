@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// CA); the Web PKI roots are always trusted.
     #[arg(long, env = "SEATGATE_METADATA_CA_FILE")]
     pub metadata_ca_file: Option<std::path::PathBuf>,
+    /// Allowed clock difference with IdPs for SAML NotBefore/NotOnOrAfter, in seconds.
+    #[arg(long, env = "SEATGATE_SAML_CLOCK_SKEW", default_value_t = 120)]
+    pub saml_clock_skew: u32,
     /// SCIM requests per second per business account (token bucket; bursts of twice this).
     /// Over it, the IdP gets 429 with Retry-After.
     #[arg(long, env = "SEATGATE_SCIM_RATE_LIMIT", default_value_t = 200)]

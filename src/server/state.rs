@@ -31,6 +31,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub session_secs: i64,
     pub session_idle_secs: i64,
+    /// Allowed clock difference with IdPs for SAML time conditions.
+    pub saml_skew_secs: i64,
 }
 
 impl Settings {
@@ -48,6 +50,7 @@ impl Settings {
             trusted_proxies,
             session_secs,
             session_idle_secs,
+            saml_skew_secs: 120,
         }
     }
 

@@ -20,17 +20,21 @@ pub struct IntegrationRow {
     pub active: bool,
     pub activated_at: Option<i64>,
     pub updated_at: i64,
+    /// IdP-initiated sign-in accepted (never for desktop activation).
+    pub allow_unsolicited: bool,
 }
 
 const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_name, admins_group_id, \
      desktop_group_name, desktop_group_id, idp_entity_id, idp_sso_url, scim_enabled, scim_confirmed, \
-     users_added, backup_login_user_id, active, activated_at, updated_at";
+     users_added, backup_login_user_id, active, activated_at, updated_at, allow_unsolicited";
 
-/// The configurator's yes/no confirmations (steps 2 and 6).
+/// The configurator's yes/no settings: the confirmations of steps 2 and 6, and whether
+/// IdP-initiated sign-in is accepted (step 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confirmation {
     AppRegistered,
     UsersAdded,
+    AllowUnsolicited,
 }
 
 impl Confirmation {
@@ -38,6 +42,7 @@ impl Confirmation {
         match self {
             Confirmation::AppRegistered => "app_registered",
             Confirmation::UsersAdded => "users_added",
+            Confirmation::AllowUnsolicited => "allow_unsolicited",
         }
     }
 }

@@ -467,6 +467,9 @@ fn SamlStep(saml: SamlView) -> impl IntoView {
             })
         }}
         <AddCertificateForm/>
+        <h4 class="font-medium mt-4 mb-2">"IdP-initiated sign-in"</h4>
+        <p class="text-sm text-slate-600 mb-2">"Off by default: a response the IdP sends without our request cannot be tied to a browser that asked for it. Turn on only if people start from the IdP's app portal. Desktop activation never accepts it."</p>
+        <CheckboxForm action="allow_unsolicited" label="Accept IdP-initiated sign-in" checked=saml.allow_unsolicited/>
         <h4 class="font-medium mt-4 mb-2">"Or import your IdP's metadata"</h4>
         <MetadataForm/>
     }

@@ -500,3 +500,42 @@ async fn test_sso_reports_without_a_session(b: Backend) {
     );
 }
 both!(test_sso_reports_without_a_session);
+
+async fn idp_initiated_sign_in_only_when_the_admin_allows_it(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+    let email = format!("frank@{DOMAIN}");
+    let unsolicited = || {
+        let mut t = response_for(&app, &business, "none", &email, &["g-desktop"]);
+        t.response_irt = None;
+        t.scd_irt = None;
+        t.signed()
+    };
+    let xml = unsolicited();
+    let mut c = app.client();
+    assert_eq!(post_acs(&mut c, &business, &xml).await.status, 403);
+    assert!(me(&mut c).await.is_null());
+
+    change(
+        &mut admin,
+        &[("action", "allow_unsolicited"), ("done", "true")],
+    )
+    .await;
+    let v = admin.call("integration", &[]).await.json();
+    assert_eq!(v["saml"]["allow_unsolicited"], true);
+    let xml = unsolicited();
+    let r = post_acs(&mut c, &business, &xml).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(me(&mut c).await["business"]["role"], "user");
+    // the same assertion a second time is a replay
+    let mut other = app.client();
+    assert_eq!(post_acs(&mut other, &business, &xml).await.status, 403);
+    let last = &app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts")[0];
+    assert_eq!(last.category.as_deref(), Some("replay"));
+}
+both!(idp_initiated_sign_in_only_when_the_admin_allows_it);
