@@ -11,22 +11,14 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
-use seatgate::{
-    server::{
-        clock::Clock,
-        fetch::MetadataFetcher,
-        mail::Mailer,
-        secrets::SecretKey,
-        state::{AppState, Settings},
-    },
-    store::{business::OrgDetails, domains::CheckRecord, license_keys::RegisterInto, Db},
-};
+use seatgate::server::{clock::Clock, secrets::SecretKey};
 use serde_json::{json, Value};
 use std::{
     net::SocketAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
+
+mod support;
 
 type Sender = http1::SendRequest<Full<Bytes>>;
 
@@ -85,111 +77,13 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// An account with `example.com` verified, SCIM on, and a token; returns (business, token).
-async fn seed(db: &Db, secret: &SecretKey, now: i64) -> (String, String) {
-    let user = db
-        .create_user("admin@example.com", "not-a-real-hash", now)
-        .await
-        .expect("user");
-    let key = seatgate::licensing::keys::issue(db, 100_000, None, "desktop", now)
-        .await
-        .expect("key");
-    let key_row = db
-        .license_key_by_hash(&seatgate::server::secrets::sha256_hex(&key))
-        .await
-        .expect("lookup")
-        .expect("key row");
-    let org = OrgDetails {
-        name: "Bench".into(),
-        country: "DE".into(),
-        address: "-".into(),
-        phone: "-".into(),
-    };
-    let business = db
-        .register_license_key(
-            &key_row.id,
-            None,
-            RegisterInto::New {
-                org: &org,
-                admin_user_id: &user.id,
-            },
-            &user.id,
-            now,
-        )
-        .await
-        .expect("register")
-        .expect("business");
-    db.start_integration(&business, now).await.expect("start");
-    db.add_domain(&business, "example.com", "t", now, now)
-        .await
-        .expect("domain");
-    let domain = db
-        .domain(&business, "example.com")
-        .await
-        .expect("domain")
-        .expect("row");
-    db.record_domain_check(
-        &domain.id,
-        CheckRecord {
-            status: "verified",
-            outcome: "verified",
-            found: "",
-            next_check_at: now,
-        },
-        now,
-    )
-    .await
-    .expect("verify");
-    db.set_scim(&business, true, true, now).await.expect("scim");
-    let token = format!("sgscim_bench{now}");
-    db.replace_scim_token(&business, &secret.hash_token(&token), "ench", now, now)
-        .await
-        .expect("token");
-    (business, token)
-}
-
 async fn run(label: &str, url: &str, users: usize, connections: usize) {
     println!("\n## {label}\n");
     let db = seatgate::store::connect(url).await.expect("connect");
     let secret = SecretKey::from_bytes(&[7u8; 32]).expect("key");
     let now = 1_768_478_400;
-    let (business, token) = seed(&db, &secret, now).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let dns = seatgate::dns::Dns::new(
-        Some("127.0.0.1:9".parse().expect("addr")),
-        Duration::from_millis(100),
-    )
-    .expect("dns");
-    let public = url::Url::parse("http://seatgate.bench").expect("url");
-    let state = AppState {
-        leptos_options: leptos::config::LeptosOptions::builder()
-            .output_name("seatgate")
-            .site_root("target/site")
-            .build(),
-        db: db.clone(),
-        clock: Clock::manual(now),
-        secret,
-        mailer: Mailer::new(None, "Bench <b@example.com>", dir.path().join("outbox.log"))
-            .expect("mailer"),
-        dns: dns.clone(),
-        fetcher: MetadataFetcher::new(dns, false, None, Duration::from_secs(1)).expect("fetch"),
-        scim_log: seatgate::scim::routes::ScimLog::start(db.clone()),
-        scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(u32::MAX, u32::MAX)),
-        settings: Arc::new(Settings::new(&public, vec![], 3600, 3600)),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = seatgate::server::router(state);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve")
-    });
+    let (business, token) = support::seed(&db, &secret, now).await;
+    let (addr, _dir) = support::serve(&db, secret, Clock::manual(now)).await;
 
     // 1. creates, `connections` IdP workers in parallel
     let started = Instant::now();
