@@ -202,6 +202,7 @@ impl Refused {
                 "Your identity provider signed you in with an address outside your organisation's verified domains."
             }
             "member_of_other_business" => "This email address belongs to another business account.",
+            "user_deactivated" => "Your account has been deactivated by your organisation.",
             "expired" | "not_yet_valid" => {
                 "The sign-in took too long or the clocks disagree. Start again from the sign-in page."
             }
@@ -471,15 +472,77 @@ async fn decide(
             a,
         ));
     }
-    let groups = a.groups();
-    let admin = groups.iter().any(|g| {
-        (!row.admins_group_id.is_empty() && *g == row.admins_group_id.as_str())
-            || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
-    });
+    // With SCIM on, the provisioned directory is authoritative: a deprovisioned person cannot
+    // sign in, and admin rights follow membership of the admins group as SCIM last set it.
+    // Someone the IdP has not provisioned yet falls back to the signed `groups` attribute.
+    let scim_admin = if row.scim_enabled {
+        match scim_standing(state, business_id, &email, &row).await {
+            Ok(standing) => standing,
+            Err(e) => return Err((store_refusal(e, p), kept(a))),
+        }
+    } else {
+        None
+    };
+    let admin = match scim_admin {
+        Some(ScimStanding::Deactivated) => {
+            return Err((
+                Refused::new(
+                    "user_deactivated",
+                    format!("{email} is deprovisioned (SCIM active=false)."),
+                    p,
+                ),
+                kept(a),
+            ))
+        }
+        Some(ScimStanding::Active { admin }) => admin,
+        None => a.groups().iter().any(|g| {
+            (!row.admins_group_id.is_empty() && *g == row.admins_group_id.as_str())
+                || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
+        }),
+    };
     match sign_in_user(state, business_id, &email, admin, now).await {
         Ok(user_id) => Ok((Finished::SignedIn { user_id, admin }, a)),
         Err(r) => Err((Refused { purpose: p, ..r }, kept(a))),
     }
+}
+
+enum ScimStanding {
+    Deactivated,
+    Active { admin: bool },
+}
+
+/// The person's standing in the SCIM directory, if the IdP provisioned them.
+async fn scim_standing(
+    state: &AppState,
+    business_id: &str,
+    email: &str,
+    row: &crate::store::integrations::IntegrationRow,
+) -> Result<Option<ScimStanding>, StoreError> {
+    use crate::store::scim_users::UserKey;
+    let Some(user) = state
+        .db
+        .scim_users_by(business_id, UserKey::UserName(email))
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    if !user.active {
+        return Ok(Some(ScimStanding::Deactivated));
+    }
+    let admins = crate::scim::service::matched_group(
+        &state.db,
+        business_id,
+        &row.admins_group_id,
+        &row.admins_group_name,
+    )
+    .await?;
+    let admin = match admins {
+        Some((group, _)) => state.db.scim_is_member(&group.id, &user.id).await?,
+        None => false,
+    };
+    Ok(Some(ScimStanding::Active { admin }))
 }
 
 fn refusal_of(e: &ValidateError, p: Purpose) -> Refused {

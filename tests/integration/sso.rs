@@ -539,3 +539,81 @@ async fn idp_initiated_sign_in_only_when_the_admin_allows_it(b: Backend) {
     assert_eq!(last.category.as_deref(), Some("replay"));
 }
 both!(idp_initiated_sign_in_only_when_the_admin_allows_it);
+
+async fn with_scim_on_the_directory_decides_rights_and_deprovisioning(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+    // SCIM back on (a token first), while active: step 5 stays green once confirmed
+    let r = admin.call("integration/scim_token", &[]).await;
+    let token: String = serde_json::from_str(&r.body).expect("token");
+    change(&mut admin, &[("action", "deactivate")]).await;
+    change(
+        &mut admin,
+        &[("action", "scim"), ("enabled", "true"), ("done", "true")],
+    )
+    .await;
+    change(&mut admin, &[("action", "activate")]).await;
+
+    let scim = |method: &'static str, path: String, body: serde_json::Value| {
+        let token = token.clone();
+        let mut c = app.client();
+        async move {
+            let req = Request::builder()
+                .method(method)
+                .uri(format!("/scim/v2{path}"))
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/scim+json")
+                .body(Body::from(body.to_string()))
+                .expect("request");
+            c.send(req).await
+        }
+    };
+    let grace = format!("grace@{DOMAIN}");
+    let r = scim(
+        "POST",
+        "/Users".into(),
+        serde_json::json!({"userName": grace, "active": true}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_str().expect("id").to_string();
+    // the admins group as Entra provisions it: externalId = the ID of step 3
+    let r = scim(
+        "POST",
+        "/Groups".into(),
+        serde_json::json!({"displayName": "Portal admins", "externalId": "g-admins", "members": [{"value": id}]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // the SAML groups attribute says nothing; SCIM membership makes Grace an admin
+    let mut c = app.client();
+    let request = start_sso(&mut c, &grace).await;
+    let t = response_for(&app, &business, &request, &grace, &[]);
+    assert_eq!(post_acs(&mut c, &business, &t.signed()).await.status, 303);
+    assert_eq!(me(&mut c).await["business"]["role"], "admin");
+
+    // deprovisioned: her session ends and she cannot sign in again
+    let r = scim(
+        "PATCH",
+        format!("/Users/{id}"),
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "value": {"active": false}}]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(me(&mut c).await.is_null());
+    let mut c = app.client();
+    let request = start_sso(&mut c, &grace).await;
+    let t = response_for(&app, &business, &request, &grace, &["g-admins"]);
+    let r = post_acs(&mut c, &business, &t.signed()).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("deactivated by your organisation"));
+    let last = &app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts")[0];
+    assert_eq!(last.category.as_deref(), Some("user_deactivated"));
+}
+both!(with_scim_on_the_directory_decides_rights_and_deprovisioning);
