@@ -240,51 +240,9 @@ async fn run(label: &str, url: &str, users: usize, connections: usize) {
 }
 
 fn main() {
-    let users: usize = std::env::var("SCIM_BENCH_USERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let connections: usize = std::env::var("SCIM_BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    let which = std::env::var("SCIM_BENCH_DB").unwrap_or_else(|_| "sqlite,postgres".into());
-    let pg = std::env::var("SCIM_BENCH_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        for backend in which.split(',') {
-            match backend.trim() {
-                "sqlite" => {
-                    let dir = tempfile::tempdir().expect("tmp");
-                    let url = format!(
-                        "sqlite://{}?mode=rwc",
-                        dir.path().join("bench.db").display()
-                    );
-                    run("SQLite", &url, users, connections).await;
-                }
-                "postgres" => {
-                    let name = format!("seatgate_bench_{}", std::process::id());
-                    let admin = sqlx::PgPool::connect(&pg).await.expect("pg");
-                    sqlx::query(&format!("create database {name}"))
-                        .execute(&admin)
-                        .await
-                        .expect("create db");
-                    let url = match pg.rsplit_once('/') {
-                        Some((base, _)) => format!("{base}/{name}"),
-                        None => pg.clone(),
-                    };
-                    run("PostgreSQL", &url, users, connections).await;
-                    sqlx::query(&format!("drop database {name} with (force)"))
-                        .execute(&admin)
-                        .await
-                        .expect("drop db");
-                }
-                other => eprintln!("unknown backend {other}"),
-            }
-        }
+    let n = support::env_usize("SCIM_BENCH_USERS", 100_000);
+    let connections = support::env_usize("SCIM_BENCH_CONNECTIONS", 32);
+    support::on_backends("SCIM_BENCH", |label, url| async move {
+        run(label, &url, n, connections).await;
     });
 }

@@ -256,48 +256,9 @@ async fn run(label: &str, url: &str, n: usize, connections: usize) {
 }
 
 fn main() {
-    let n: usize = std::env::var("SSO_BENCH_SIGNINS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000);
-    let connections: usize = std::env::var("SSO_BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
-    let which = std::env::var("SSO_BENCH_DB").unwrap_or_else(|_| "sqlite,postgres".into());
-    let pg = std::env::var("SSO_BENCH_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        for backend in which.split(',') {
-            match backend.trim() {
-                "sqlite" => {
-                    let dir = tempfile::tempdir().expect("tmp");
-                    let url = format!("sqlite://{}?mode=rwc", dir.path().join("sso.db").display());
-                    run("SQLite", &url, n, connections).await;
-                }
-                "postgres" => {
-                    let name = format!("seatgate_sso_bench_{}", std::process::id());
-                    let admin = sqlx::PgPool::connect(&pg).await.expect("pg");
-                    sqlx::query(&format!("create database {name}"))
-                        .execute(&admin)
-                        .await
-                        .expect("create db");
-                    let url = match pg.rsplit_once('/') {
-                        Some((base, _)) => format!("{base}/{name}"),
-                        None => pg.clone(),
-                    };
-                    run("PostgreSQL", &url, n, connections).await;
-                    sqlx::query(&format!("drop database {name} with (force)"))
-                        .execute(&admin)
-                        .await
-                        .expect("drop db");
-                }
-                other => eprintln!("unknown backend {other}"),
-            }
-        }
+    let n = support::env_usize("SSO_BENCH_SIGNINS", 3000);
+    let connections = support::env_usize("SSO_BENCH_CONNECTIONS", 16);
+    support::on_backends("SSO_BENCH", |label, url| async move {
+        run(label, &url, n, connections).await;
     });
 }

@@ -119,3 +119,60 @@ pub async fn serve(db: &Db, secret: SecretKey, clock: Clock) -> (SocketAddr, tem
 
     (addr, dir)
 }
+
+/// A positive integer from the environment, or `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs `run(label, database_url)` on each backend named in `$<prefix>_DB` (default
+/// `sqlite,postgres`): a fresh SQLite file, or a throw-away PostgreSQL database created on the
+/// server of `$<prefix>_PG` and dropped afterwards.
+pub fn on_backends<F, Fut>(prefix: &str, run: F)
+where
+    F: Fn(&'static str, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let which = std::env::var(format!("{prefix}_DB")).unwrap_or_else(|_| "sqlite,postgres".into());
+    let pg = std::env::var(format!("{prefix}_PG"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        for backend in which.split(',') {
+            match backend.trim() {
+                "sqlite" => {
+                    let dir = tempfile::tempdir().expect("tmp");
+                    let url = format!(
+                        "sqlite://{}?mode=rwc",
+                        dir.path().join("bench.db").display()
+                    );
+                    run("SQLite", url).await;
+                }
+                "postgres" => {
+                    let name = format!("seatgate_bench_{}", std::process::id());
+                    let admin = sqlx::PgPool::connect(&pg).await.expect("pg");
+                    sqlx::query(&format!("create database {name}"))
+                        .execute(&admin)
+                        .await
+                        .expect("create db");
+                    let url = match pg.rsplit_once('/') {
+                        Some((base, _)) => format!("{base}/{name}"),
+                        None => pg.clone(),
+                    };
+                    run("PostgreSQL", url).await;
+                    sqlx::query(&format!("drop database {name} with (force)"))
+                        .execute(&admin)
+                        .await
+                        .expect("drop db");
+                }
+                other => eprintln!("unknown backend {other}"),
+            }
+        }
+    });
+}
