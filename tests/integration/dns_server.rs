@@ -31,12 +31,22 @@ fn key(name: &str) -> String {
 
 impl TestDns {
     pub async fn start() -> TestDns {
-        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
-            .await
-            .expect("bind udp");
-        let addr = udp.local_addr().expect("addr");
-        // TCP on the same port accepts and never answers, so a muted server times out on both
-        let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
+        // TCP on the same port accepts and never answers, so a muted server times out on both.
+        // The UDP port is free for TCP only most of the time (parallel tests bind ports too),
+        // so pick another pair when TCP finds it taken.
+        let mut attempt = 0;
+        let (udp, tcp, addr) = loop {
+            attempt += 1;
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind udp");
+            let addr = udp.local_addr().expect("addr");
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(tcp) => break (udp, tcp, addr),
+                Err(e) if attempt >= 50 => panic!("bind tcp next to udp {addr}: {e}"),
+                Err(_) => continue,
+            }
+        };
         let zone: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
         let addrs: Arc<Mutex<HashMap<String, Vec<IpAddr>>>> = Arc::default();
         let mute = Arc::new(AtomicBool::new(false));
