@@ -72,6 +72,7 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/profile/business/users") view=UsersPage ssr=ssr.clone()/>
                 <Route path=path!("/profile/business/licenses") view=LicensesPage ssr=ssr.clone()/>
                 <Route path=path!("/profile/business/idp_integration") view=IdpIntegrationPage ssr=ssr.clone()/>
+                <Route path=path!("/directdownload/pd") view=crate::ui::download::DownloadPage ssr=ssr.clone()/>
             </Routes>
         </main>
     }

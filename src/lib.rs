@@ -13,6 +13,8 @@ pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod accounts;
 #[cfg(feature = "ssr")]
+pub mod activation;
+#[cfg(feature = "ssr")]
 pub mod dns;
 #[cfg(feature = "ssr")]
 pub mod integration;

@@ -91,6 +91,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         i64::from(args.session_idle_minutes) * 60,
     );
     settings.saml_skew_secs = i64::from(args.saml_clock_skew);
+    settings.licence_grace_secs = i64::from(args.licence_grace_days.max(1)) * 86_400;
+    settings.client_dir = args.client_dir.clone().or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+    });
     tracing::info!(
         listen = %args.listen,
         database = %redact_url(&url),
@@ -119,6 +125,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })?),
         None => None,
     };
+    let secret_seed = secret.derive(seatgate::activation::LICENCE_KEY_LABEL);
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -136,6 +143,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(
             args.scim_rate_limit,
             args.scim_rate_limit.saturating_mul(2),
+        )),
+        activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(
+            args.activation_rate_limit,
+            args.activation_rate_limit.saturating_mul(10),
+        )),
+        licence_signer: Arc::new(seatgate::activation::licence::Signer::from_seed(
+            &secret_seed,
         )),
         settings: Arc::new(settings),
     };

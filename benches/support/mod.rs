@@ -101,6 +101,10 @@ pub async fn serve(db: &Db, secret: SecretKey, clock: Clock) -> (SocketAddr, tem
         fetcher: MetadataFetcher::new(dns, false, None, Duration::from_secs(1)).expect("fetch"),
         scim_log: seatgate::scim::routes::ScimLog::start(db.clone()),
         scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(u32::MAX, u32::MAX)),
+        activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 10_000)),
+        licence_signer: Arc::new(seatgate::activation::licence::Signer::from_seed(
+            &[42u8; 32],
+        )),
         settings: Arc::new(Settings::new(&public, vec![], 3600, 3600)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -320,6 +320,73 @@ pub async fn get_licenses() -> Result<Vec<Subscription>, ApiError> {
     )
 }
 
+#[server(prefix = "/api", endpoint = "downloads")]
+pub async fn get_downloads() -> Result<crate::model::Downloads, ApiError> {
+    ctx::finish(
+        async {
+            let state = ctx::state()?;
+            ctx::require_user(&state).await?;
+            Ok(crate::activation::download::downloads(&state))
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "seat_holders")]
+pub async fn get_seat_holders() -> Result<crate::model::SeatHolders, ApiError> {
+    ctx::finish(
+        async {
+            let state = ctx::state()?;
+            let s = ctx::require_user(&state).await?;
+            crate::activation::admin::seat_holders(&state, &s.user).await
+        }
+        .await,
+    )
+}
+
+/// A plain form post from the Licenses page: back to it with a notice.
+#[server(prefix = "/api", endpoint = "revoke_activation")]
+pub async fn revoke_activation(activation_id: String) -> Result<(), ApiError> {
+    ctx::finish(
+        async {
+            let state = ctx::state()?;
+            let s = ctx::require_user(&state).await?;
+            crate::activation::admin::revoke(&state, &s.user, &activation_id).await?;
+            leptos_axum::redirect("/profile/business/licenses?revoked=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "free_seat")]
+pub async fn free_seat(license_key_id: String, user_id: String) -> Result<(), ApiError> {
+    ctx::finish(
+        async {
+            let state = ctx::state()?;
+            let s = ctx::require_user(&state).await?;
+            crate::activation::admin::free_seat(&state, &s.user, &license_key_id, &user_id).await?;
+            leptos_axum::redirect("/profile/business/licenses?freed=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "set_device_limit")]
+pub async fn set_device_limit(device_limit: String) -> Result<(), ApiError> {
+    ctx::finish(
+        async {
+            let state = ctx::state()?;
+            let s = ctx::require_user(&state).await?;
+            crate::activation::admin::set_device_limit(&state, &s.user, &device_limit).await?;
+            leptos_axum::redirect("/profile/business/licenses?limit=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;

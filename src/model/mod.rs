@@ -117,6 +117,53 @@ pub struct Subscription {
     pub registered: String,
 }
 
+/// Who holds the seats of the account's subscriptions, and on which devices (admins only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatHolders {
+    pub is_admin: bool,
+    pub device_limit: i64,
+    pub holders: Vec<SeatHolder>,
+    /// The last devices whose activation ended, newest first.
+    pub revoked: Vec<DeviceView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatHolder {
+    pub license_key_id: String,
+    pub product: String,
+    pub user_id: String,
+    pub email: String,
+    pub assigned: String,
+    pub devices: Vec<DeviceView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub activation_id: String,
+    pub email: String,
+    pub name: String,
+    pub os: String,
+    pub activated: String,
+    pub last_check: String,
+    /// Why it ended, for revoked ones.
+    pub ended: Option<String>,
+}
+
+/// The desktop app downloads offered to signed-in people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Downloads {
+    pub server_url: String,
+    pub builds: Vec<DesktopBuild>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesktopBuild {
+    pub file: String,
+    pub label: String,
+    pub url: String,
+    pub size_mb: String,
+}
+
 /// What an invitation link shows before it is accepted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {

@@ -64,6 +64,23 @@ fn binding_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
+/// Where to go after SSO sign-in (a local path from the sign-in page's `next`), remembered
+/// next to the binding cookie.
+const NEXT_COOKIE: &str = "sg_next";
+
+fn next_cookie(state: &AppState, next: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    HeaderValue::from_str(&format!(
+        "{NEXT_COOKIE}={value}; Path=/saml; HttpOnly; Max-Age={max_age}; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -109,12 +126,23 @@ async fn start(State(state): State<AppState>, req: Request) -> Response {
         return see_other("/signin?sso_error=invalid_email");
     };
     let email = field(&form, "email").unwrap_or_default().to_string();
+    let next = field(&form, "next").filter(|n| !n.is_empty());
     let result = match sso::account_for_email(&state, &email).await {
         Ok(business) => sso::start(&state, &business, Purpose::SignIn, None).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(started) => redirect_to_idp(&state, started),
+        Ok(started) => {
+            let mut res = redirect_to_idp(&state, started);
+            if let Some(n) = next {
+                let n = crate::api::safe_next(Some(n));
+                res.headers_mut().append(
+                    header::SET_COOKIE,
+                    next_cookie(&state, &n, sso::REQUEST_TTL_SECS),
+                );
+            }
+            res
+        }
         Err(e) => {
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("sso_error", e.code())
@@ -154,7 +182,7 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     let esc = html_escape;
     (
         status,
@@ -177,6 +205,14 @@ async fn acs(
     req: Request,
 ) -> Response {
     let binding = cookie(req.headers(), BINDING_COOKIE);
+    let next = cookie(req.headers(), NEXT_COOKIE)
+        .and_then(|n| {
+            url::form_urlencoded::parse(format!("n={n}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        })
+        .map(|n| crate::api::safe_next(Some(&n)))
+        .unwrap_or_else(|| "/dashboard".into());
     let Some(form) = read_form(req, MAX_ACS_BODY).await else {
         return error_page(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -196,7 +232,7 @@ async fn acs(
         &state,
         &business_id,
         response,
-        binding.as_deref(),
+        sso::Via::Browser(binding.as_deref()),
         state.settings.saml_skew_secs,
     )
     .await;
@@ -204,8 +240,10 @@ async fn acs(
     let mut res = match outcome {
         Ok(Finished::SignedIn { user_id, .. }) => match new_session(&state, &user_id).await {
             Ok(cookie) => {
-                let mut res = see_other("/dashboard");
+                let mut res = see_other(&next);
                 res.headers_mut().append(header::SET_COOKIE, clear.clone());
+                res.headers_mut()
+                    .append(header::SET_COOKIE, next_cookie(&state, "", 0));
                 res.headers_mut().append(header::SET_COOKIE, cookie);
                 return res;
             }
@@ -219,6 +257,17 @@ async fn acs(
             }
         },
         Ok(Finished::Tested { .. }) => see_other(&format!("{page}?sso_test=passed")),
+        Ok(Finished::Asserted {
+            request_id,
+            email,
+            groups,
+        }) => {
+            crate::activation::routes::finish_in_browser(&state, &request_id, &email, &groups).await
+        }
+        Err(r) if r.purpose == Purpose::Activation => {
+            crate::activation::routes::refused_in_browser(&state, field(&form, "RelayState"), &r)
+                .await
+        }
         Err(r) if r.purpose == Purpose::Test => {
             see_other(&format!("{page}?sso_test=failed&reason={}", r.category))
         }

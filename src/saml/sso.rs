@@ -28,6 +28,8 @@ pub enum Purpose {
     SignIn,
     /// From the configurator: shows the outcome, creates no session.
     Test,
+    /// Desktop activation (`activation::start`): the assertion grants a seat, never a session.
+    Activation,
 }
 
 impl Purpose {
@@ -35,6 +37,7 @@ impl Purpose {
         match self {
             Purpose::SignIn => "signin",
             Purpose::Test => "test",
+            Purpose::Activation => "activation",
         }
     }
 }
@@ -70,6 +73,18 @@ fn internal(e: StoreError) -> StartError {
 pub struct Started {
     pub redirect_url: String,
     pub binding: String,
+    /// The AuthnRequest's ID, which the response's InResponseTo must name.
+    pub request_id: String,
+}
+
+/// How a response reaches `finish`.
+#[derive(Clone, Copy, Debug)]
+pub enum Via<'a> {
+    /// Posted by a browser to the ACS, with the binding cookie if it has one. Activation
+    /// requests are not bound to a browser (the desktop app proves itself with PKCE).
+    Browser(Option<&'a str>),
+    /// Relayed by the desktop app for its own transaction: InResponseTo must name this request.
+    App { request_id: &'a str },
 }
 
 /// The account that signs in people of `email`'s domain: its verified domain and active
@@ -100,6 +115,17 @@ pub async fn start(
     business_id: &str,
     purpose: Purpose,
     user_id: Option<&str>,
+) -> Result<Started, StartError> {
+    start_with_relay(state, business_id, purpose, user_id, None).await
+}
+
+/// As `start`, with a RelayState of the caller's (the request ID when `None`).
+pub async fn start_with_relay(
+    state: &AppState,
+    business_id: &str,
+    purpose: Purpose,
+    user_id: Option<&str>,
+    relay_state: Option<&str>,
 ) -> Result<Started, StartError> {
     let row = state
         .db
@@ -156,7 +182,7 @@ pub async fn start(
         ..Default::default()
     };
     let url = request
-        .redirect(&id)
+        .redirect(relay_state.unwrap_or(&id))
         .map_err(|e| {
             tracing::error!(error = %e, "building the AuthnRequest failed");
             StartError::Internal
@@ -165,6 +191,7 @@ pub async fn start(
     Ok(Started {
         redirect_url: url.to_string(),
         binding,
+        request_id: id,
     })
 }
 
@@ -176,6 +203,13 @@ pub enum Finished {
     SignedIn { user_id: String, admin: bool },
     /// Test SSO passed: who the IdP said it was.
     Tested { name_id: String },
+    /// A valid answer to a desktop activation request: who, and their signed groups. The
+    /// seat is `activation`'s decision.
+    Asserted {
+        request_id: String,
+        email: String,
+        groups: Vec<String>,
+    },
 }
 
 /// A refused attempt: the category the admin sees, and a sentence.
@@ -231,7 +265,7 @@ pub async fn finish(
     state: &AppState,
     business_id: &str,
     saml_response: &str,
-    binding: Option<&str>,
+    via: Via<'_>,
     skew_secs: i64,
 ) -> Result<Finished, Refused> {
     let now = state.clock.now();
@@ -241,12 +275,15 @@ pub async fn finish(
         .collect();
     let xml = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes());
     let raw = xml.as_deref().unwrap_or(saml_response.as_bytes()).to_vec();
-    let mut purpose = Purpose::SignIn;
+    let mut purpose = match via {
+        Via::Browser(_) => Purpose::SignIn,
+        Via::App { .. } => Purpose::Activation,
+    };
     let result = decide(
         state,
         business_id,
         xml.ok(),
-        binding,
+        via,
         now,
         skew_secs,
         &mut purpose,
@@ -264,6 +301,9 @@ pub async fn finish(
                     "Signed in without admin rights".to_string()
                 }
                 Finished::Tested { .. } => "Test SSO passed".to_string(),
+                Finished::Asserted { .. } => {
+                    "Identity confirmed for desktop activation".to_string()
+                }
             }),
             Some(a.name_id.clone()),
             serde_json::to_string(&a.attributes).ok(),
@@ -315,7 +355,7 @@ async fn decide(
     state: &AppState,
     business_id: &str,
     xml: Option<Vec<u8>>,
-    binding: Option<&str>,
+    via: Via<'_>,
     now: i64,
     skew_secs: i64,
     purpose: &mut Purpose,
@@ -351,6 +391,23 @@ async fn decide(
     };
     // With a request: it must be pending, this account's, and this browser's. Without one
     // (IdP-initiated): only when the admin allowed it, and only to sign in.
+    if let Via::App { request_id } = via {
+        match &peek {
+            None => {
+                return refuse(
+                    "unsolicited",
+                    "An IdP-initiated response can never activate a device.".into(),
+                )
+            }
+            Some(r) if r != request_id => {
+                return refuse(
+                    "unknown_request",
+                    format!("InResponseTo {r} is not this activation's request {request_id}."),
+                )
+            }
+            Some(_) => {}
+        }
+    }
     let expected = match peek {
         Some(request_id) => {
             let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
@@ -363,10 +420,20 @@ async fn decide(
                 }
                 Err(e) => return Err((store_refusal(e, p), None)),
             };
-            if pending.purpose == "test" {
-                *purpose = Purpose::Test;
+            match (pending.purpose.as_str(), via) {
+                ("test", Via::Browser(_)) => *purpose = Purpose::Test,
+                ("activation", _) => *purpose = Purpose::Activation,
+                ("signin", Via::Browser(_)) => {}
+                _ => {
+                    return refuse(
+                        "unknown_request",
+                        format!("InResponseTo {request_id} is not a desktop activation request."),
+                    )
+                }
             }
-            let bound = binding.is_some_and(|b| state.secret.hash_token(b) == pending.binding_hash);
+            // activation requests are bound to the app's transaction by PKCE, not to a browser
+            let bound = *purpose == Purpose::Activation
+                || matches!(via, Via::Browser(Some(b)) if state.secret.hash_token(b) == pending.binding_hash);
             if !bound {
                 return Err((
                     Refused::new(
@@ -405,6 +472,7 @@ async fn decide(
         acs_url: urls.acs_url,
     };
     let unsolicited = expected.is_none();
+    let answered = expected.clone();
     // XML and signature work is CPU-bound: off the async workers
     let validated = tokio::task::spawn_blocking(move || {
         validate::validate(
@@ -468,6 +536,27 @@ async fn decide(
         return Ok((
             Finished::Tested {
                 name_id: a.name_id.clone(),
+            },
+            a,
+        ));
+    }
+    if p == Purpose::Activation {
+        let Some(request_id) = answered else {
+            return Err((
+                Refused::new(
+                    "unsolicited",
+                    "An IdP-initiated response can never activate a device.",
+                    p,
+                ),
+                kept(a),
+            ));
+        };
+        let groups = a.groups().iter().map(|g| g.to_string()).collect();
+        return Ok((
+            Finished::Asserted {
+                request_id,
+                email,
+                groups,
             },
             a,
         ));
@@ -558,6 +647,26 @@ async fn sign_in_user(
     admin: bool,
     now: i64,
 ) -> Result<String, Refused> {
+    let role = if admin { Role::Admin } else { Role::User };
+    let user_id = ensure_member(state, business_id, email, Some(role), now).await?;
+    state
+        .db
+        .record_sign_in(&user_id, now)
+        .await
+        .map_err(|e| store_refusal(e, Purpose::SignIn))?;
+    Ok(user_id)
+}
+
+/// The user the IdP vouched for, created on first sight (no password: the IdP proved the
+/// address), as a member of `business_id`. `role` `None` keeps an existing member's role and
+/// makes a new one a user.
+pub(crate) async fn ensure_member(
+    state: &AppState,
+    business_id: &str,
+    email: &str,
+    role: Option<Role>,
+    now: i64,
+) -> Result<String, Refused> {
     let p = Purpose::SignIn;
     let db = &state.db;
     let user = match db
@@ -567,7 +676,7 @@ async fn sign_in_user(
     {
         Some(u) => u,
         None => {
-            // no password: "!" never verifies; the IdP proved the address
+            // "!sso" never verifies as a password hash
             let u = db
                 .create_user(email, "!sso", now)
                 .await
@@ -578,7 +687,6 @@ async fn sign_in_user(
             u
         }
     };
-    let role = if admin { Role::Admin } else { Role::User };
     match db
         .membership_of(&user.id)
         .await
@@ -591,18 +699,23 @@ async fn sign_in_user(
                 p,
             ))
         }
-        Some(_) => db
-            .set_member_role(business_id, &user.id, role.as_str())
-            .await
-            .map_err(|e| store_refusal(e, p))?,
+        Some(_) => {
+            if let Some(role) = role {
+                db.set_member_role(business_id, &user.id, role.as_str())
+                    .await
+                    .map_err(|e| store_refusal(e, p))?
+            }
+        }
         None => db
-            .add_member(business_id, &user.id, role.as_str(), now)
+            .add_member(
+                business_id,
+                &user.id,
+                role.unwrap_or(Role::User).as_str(),
+                now,
+            )
             .await
             .map_err(|e| store_refusal(e, p))?,
     }
-    db.record_sign_in(&user.id, now)
-        .await
-        .map_err(|e| store_refusal(e, p))?;
     Ok(user.id)
 }
 

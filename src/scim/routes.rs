@@ -45,12 +45,17 @@ impl ScimLimiter {
     }
 
     /// `Err(seconds to wait)` when the account has used its budget.
-    fn take(&self, key: &str) -> Result<(), u64> {
+    pub fn take(&self, key: &str) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self
             .buckets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // keyed by client address on public endpoints: forget buckets that have refilled
+        if buckets.len() > 10_000 {
+            let full_after = self.burst / self.rate;
+            buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs_f64() < full_after);
+        }
         let (tokens, at) = buckets.entry(key.to_string()).or_insert((self.burst, now));
         let elapsed = now.duration_since(*at).as_secs_f64();
         *tokens = (*tokens + elapsed * self.rate).min(self.burst);

@@ -444,16 +444,28 @@ async fn check_domain(acct: &Account<'_>, user_name: &str) -> Result<(), ScimErr
     }
 }
 
-/// Deprovisioning (RFC 7643 `active` false, or DELETE): end the person's portal sessions.
+/// Deprovisioning (RFC 7643 `active` false, or DELETE): end the person's portal sessions and
+/// revoke their desktop activations, which frees their seat.
 async fn deprovisioned(acct: &Account<'_>, user_name: &str) -> Result<(), ScimError> {
     let n = acct
         .db
         .revoke_sessions_for_email(user_name)
         .await
         .map_err(store_err)?;
+    let devices = acct
+        .db
+        .revoke_user_activations(
+            acct.business_id,
+            &user_name.to_lowercase(),
+            "deprovisioned",
+            acct.now,
+        )
+        .await
+        .map_err(store_err)?;
     tracing::info!(
         business = acct.business_id,
         sessions = n,
+        devices,
         "SCIM user deprovisioned"
     );
     Ok(())
@@ -756,7 +768,11 @@ async fn save_group(
         .update_scim_group(acct.business_id, &row, before.version, edits)
         .await
     {
-        Ok(true) => Ok(()),
+        Ok(true) => {
+            // a member removed from the desktop users group loses their devices
+            crate::activation::after_directory_change(acct.db, acct.business_id, acct.now).await;
+            Ok(())
+        }
         Ok(false) => Err(ScimError::new(
             409,
             None,
@@ -843,6 +859,7 @@ pub async fn delete_group(
     {
         return Err(ScimError::not_found(format!("No group with id {id}.")));
     }
+    crate::activation::after_directory_change(acct.db, acct.business_id, acct.now).await;
     Ok(Reply::no_content())
 }
 

@@ -95,6 +95,18 @@ pub struct ServeArgs {
     /// Over it, the IdP gets 429 with Retry-After.
     #[arg(long, env = "SEATGATE_SCIM_RATE_LIMIT", default_value_t = 200)]
     pub scim_rate_limit: u32,
+    /// Activation starts per second per client address (token bucket; bursts of ten times
+    /// this, for offices behind one NAT address). Over it, 429 with Retry-After.
+    #[arg(long, env = "SEATGATE_ACTIVATION_RATE_LIMIT", default_value_t = 5)]
+    pub activation_rate_limit: u32,
+    /// Days a desktop licence works offline before the app must check in again (capped by
+    /// the subscription's end).
+    #[arg(long, env = "SEATGATE_LICENCE_GRACE_DAYS", default_value_t = 7)]
+    pub licence_grace_days: u32,
+    /// Folder with the desktop client builds offered at /directdownload/pd (default: the
+    /// folder of this executable, where `cargo build` puts `seatgate-desktop`).
+    #[arg(long, env = "SEATGATE_CLIENT_DIR")]
+    pub client_dir: Option<std::path::PathBuf>,
     /// Outgoing mail: `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
     /// `smtps://user:pass@host` (TLS). Without it, mail goes to `<data-dir>/outbox.log` and the log.
     #[arg(long, env = "SEATGATE_SMTP_URL")]

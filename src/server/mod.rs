@@ -32,6 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/saml/{business_id}/metadata", get(sp_metadata))
         .merge(crate::saml::routes::portal_routes())
+        .route(
+            "/directdownload/files/{file}",
+            get(crate::activation::download::file),
+        )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -43,6 +47,13 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(scim)
         .merge(crate::saml::routes::acs_routes())
+        .merge(
+            crate::activation::routes::router()
+                .layer(from_fn_with_state(state.clone(), security::client_ip))
+                .layer(RequestBodyLimitLayer::new(
+                    crate::activation::routes::MAX_BODY,
+                )),
+        )
         .layer(from_fn_with_state(
             state.clone(),
             security::security_headers,
@@ -155,6 +166,9 @@ pub fn spawn_housekeeping(state: AppState) {
             }
             if let Err(e) = state.db.prune_saml(now).await {
                 tracing::warn!(error = %e, "pruning SAML requests and attempts failed");
+            }
+            if let Err(e) = state.db.prune_activation_transactions(now - 86_400).await {
+                tracing::warn!(error = %e, "pruning activation transactions failed");
             }
         }
     });

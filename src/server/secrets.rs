@@ -61,6 +61,15 @@ impl SecretKey {
         hex(&mac.finalize().into_bytes())
     }
 
+    /// 32 bytes derived from the secret for one purpose (HMAC with a label), e.g. the seed of
+    /// the licence signing key: stable across restarts, unrelated to every other use.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+
     /// The AEAD key for data sealed at rest, derived from the secret (HMAC with a label), so
     /// it never equals a key used for anything else.
     fn sealing_key(&self) -> chacha20poly1305::Key {

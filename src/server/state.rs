@@ -17,6 +17,11 @@ pub struct AppState {
     pub fetcher: super::fetch::MetadataFetcher,
     pub scim_limiter: Arc<crate::scim::routes::ScimLimiter>,
     pub scim_log: crate::scim::routes::ScimLog,
+    /// Per client address, on the unauthenticated activation start.
+    #[from_ref(skip)]
+    pub activation_limiter: Arc<crate::scim::routes::ScimLimiter>,
+    #[from_ref(skip)]
+    pub licence_signer: Arc<crate::activation::licence::Signer>,
     pub settings: Arc<Settings>,
 }
 
@@ -33,6 +38,10 @@ pub struct Settings {
     pub session_idle_secs: i64,
     /// Allowed clock difference with IdPs for SAML time conditions.
     pub saml_skew_secs: i64,
+    /// How long a desktop licence works offline.
+    pub licence_grace_secs: i64,
+    /// Where the desktop client builds offered for download are.
+    pub client_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -51,6 +60,8 @@ impl Settings {
             session_secs,
             session_idle_secs,
             saml_skew_secs: 120,
+            licence_grace_secs: 7 * 86_400,
+            client_dir: None,
         }
     }
 

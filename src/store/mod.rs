@@ -1,6 +1,7 @@
 //! The only place with SQL. One file per table; SQLite and PostgreSQL behind one API
 //! (`Db`), chosen by the URL scheme. Times are i64 epoch seconds, ids TEXT UUIDs.
 
+pub mod activations;
 pub mod business;
 pub mod domains;
 pub mod email_tokens;

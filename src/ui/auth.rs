@@ -78,7 +78,7 @@ pub fn SignInPage() -> impl IntoView {
             {reset.then(|| view! {
                 <div class="alert-ok" role="status">"Your password was changed. Sign in with the new password."</div>
             })}
-            <SignInForm next=next/>
+            <SignInForm next=next.clone()/>
             // a plain form: SSO starts with a full-page redirect to the IdP, no script needed
             <form method="post" action="/sso/start" class="mt-6 border-t border-slate-200 pt-4" aria-label="Single sign-on">
                 {sso_error.map(|code| view! {
@@ -86,6 +86,7 @@ pub fn SignInPage() -> impl IntoView {
                 })}
                 <label for="sso-email" class="block text-sm font-medium text-slate-700 mb-1">"Work email"</label>
                 <input id="sso-email" name="email" type="email" autocomplete="username" required class="input mb-2" value=sso_email/>
+                <input type="hidden" name="next" value=next/>
                 <button type="submit" class="btn-secondary w-full">"Continue with SSO"</button>
             </form>
             <p class="mt-4 text-sm"><A href="/forgot-password">"Forgot your password?"</A></p>

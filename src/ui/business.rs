@@ -4,10 +4,10 @@
 use super::forms::{field_error, form_error, ok_message, Field, FormError, Notice};
 use super::layout::{PageTitle, RequireUser};
 use crate::api::{
-    get_business_general, get_business_users, get_invitation, get_licenses, AcceptInvitation,
-    InviteUser, RegisterKey, UpdateBusinessGeneral,
+    get_business_general, get_business_users, get_invitation, get_licenses, get_seat_holders,
+    AcceptInvitation, InviteUser, RegisterKey, UpdateBusinessGeneral,
 };
-use crate::model::{BusinessGeneral, Subscription};
+use crate::model::{BusinessGeneral, DeviceView, SeatHolder, SeatHolders, Subscription};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -189,6 +189,12 @@ fn InviteForm() -> impl IntoView {
 #[component]
 pub fn LicensesPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_licenses());
+    let holders = Resource::new(|| (), |_| get_seat_holders());
+    let changed = query_notice("revoked", |_| {
+        "The device's activation was revoked.".to_string()
+    });
+    let freed = query_notice("freed", |_| "The seat was freed.".to_string());
+    let limit = query_notice("limit", |_| "Device limit saved.".to_string());
     let registered = query_notice("registered", |r| {
         if r == "new" {
             "Key registered. Your business account is ready, and you are its admin.".to_string()
@@ -201,6 +207,9 @@ pub fn LicensesPage() -> impl IntoView {
             <section>
                 <PageTitle title="Licenses"/>
                 <Notice message=registered/>
+                <Notice message=changed/>
+                <Notice message=freed/>
+                <Notice message=limit/>
                 <Suspense fallback=|| view! { <p>"Loading\u{2026}"</p> }>
                     {move || Suspend::new(async move {
                         match data.await {
@@ -217,8 +226,93 @@ pub fn LicensesPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                <div class="card">
+                    <h2 class="text-lg font-semibold mb-2">"Desktop app"</h2>
+                    <p class="mb-2">"Send your employees this link. They sign in with SSO, download the app, and it activates with their work email."</p>
+                    <p><a class="font-mono break-all" data-testid="download-link" href="/directdownload/pd?experience=sso">"/directdownload/pd?experience=sso"</a></p>
+                </div>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match holders.await {
+                            Ok(h) if h.is_admin => Either::Left(seat_holders_view(h)),
+                            Ok(_) => Either::Right(()),
+                            Err(e) => Either::Left(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any()),
+                        }
+                    })}
+                </Suspense>
             </section>
         }/>
+    }
+}
+
+/// Admins: seat holders and their devices, with plain forms (no script) to revoke a device,
+/// free a seat and set the device limit.
+fn seat_holders_view(h: SeatHolders) -> AnyView {
+    let empty = h.holders.is_empty();
+    view! {
+        <div class="card">
+            <h2 class="text-lg font-semibold mb-2">"Seat holders"</h2>
+            {if empty {
+                Either::Left(view! { <p data-testid="no-seat-holders">"Nobody has activated the desktop app yet."</p> })
+            } else {
+                Either::Right(view! {
+                    <table class="w-full text-left" aria-label="Seat holders">
+                        <thead><tr><th>"Person"</th><th>"Product"</th><th>"Seat since"</th><th>"Devices"</th><th></th></tr></thead>
+                        <tbody>{h.holders.into_iter().map(holder_row).collect_view()}</tbody>
+                    </table>
+                })
+            }}
+            <form method="post" action="/api/set_device_limit" class="mt-4 flex items-end gap-2">
+                <div>
+                    <label for="field-device_limit" class="block text-sm font-medium text-slate-700 mb-1">"Devices per person"</label>
+                    <input id="field-device_limit" name="device_limit" type="number" min="1" max="100" class="input w-24" value=h.device_limit.to_string()/>
+                </div>
+                <button type="submit" class="btn-secondary">"Save limit"</button>
+            </form>
+        </div>
+        {(!h.revoked.is_empty()).then(|| view! {
+            <div class="card">
+                <h2 class="text-lg font-semibold mb-2">"Recently ended activations"</h2>
+                <table class="w-full text-left" aria-label="Ended activations">
+                    <thead><tr><th>"Person"</th><th>"Device"</th><th>"Activated"</th><th>"Ended"</th></tr></thead>
+                    <tbody>{h.revoked.into_iter().map(|d| view! {
+                        <tr><td>{d.email}</td><td>{format!("{} ({})", d.name, d.os)}</td><td>{d.activated}</td><td>{d.ended}</td></tr>
+                    }).collect_view()}</tbody>
+                </table>
+            </div>
+        })}
+    }
+    .into_any()
+}
+
+fn holder_row(s: SeatHolder) -> impl IntoView {
+    view! {
+        <tr data-testid="seat-holder">
+            <td>{s.email.clone()}</td>
+            <td>{s.product}</td>
+            <td>{s.assigned}</td>
+            <td><ul>{s.devices.into_iter().map(device_item).collect_view()}</ul></td>
+            <td>
+                <form method="post" action="/api/free_seat">
+                    <input type="hidden" name="license_key_id" value=s.license_key_id/>
+                    <input type="hidden" name="user_id" value=s.user_id/>
+                    <button type="submit" class="btn-secondary" aria-label=format!("Free the seat of {}", s.email)>"Free seat"</button>
+                </form>
+            </td>
+        </tr>
+    }
+}
+
+fn device_item(d: DeviceView) -> impl IntoView {
+    view! {
+        <li class="mb-1" data-testid="device">
+            <span class="font-medium">{d.name.clone()}</span>
+            {format!(" ({}), activated {}, last check {} ", d.os, d.activated, d.last_check)}
+            <form method="post" action="/api/revoke_activation" class="inline">
+                <input type="hidden" name="activation_id" value=d.activation_id/>
+                <button type="submit" class="btn-link" aria-label=format!("Revoke {}", d.name)>"Revoke"</button>
+            </form>
+        </li>
     }
 }
 

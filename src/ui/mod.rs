@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod business;
 pub mod dashboard;
+pub mod download;
 pub mod forms;
 pub mod integration;
 pub mod layout;

@@ -8,6 +8,7 @@ mod saml_idp;
 mod support;
 
 mod accounts;
+mod activation;
 mod business;
 mod configurator;
 mod http_edge;

@@ -10,8 +10,8 @@ use base64::Engine as _;
 use http::Request;
 use serde_json::Value;
 
-const DOMAIN: &str = "acme-corp.com";
-const SSO_URL: &str = "https://idp.example.test/sso";
+pub(crate) const DOMAIN: &str = "acme-corp.com";
+pub(crate) const SSO_URL: &str = "https://idp.example.test/sso";
 
 fn pem(der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
@@ -33,7 +33,7 @@ async fn change(c: &mut Client, fields: &[(&str, &str)]) {
 
 /// An account with all seven steps done and the integration active; returns the admin and
 /// the business id.
-async fn active_account(app: &TestApp) -> (Client, String) {
+pub(crate) async fn active_account(app: &TestApp) -> (Client, String) {
     // the test IdP's certificate starts today: move the clock there
     let real_now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -112,7 +112,7 @@ async fn active_account(app: &TestApp) -> (Client, String) {
     (admin, business)
 }
 
-async fn post_form(c: &mut Client, path: &str, form: &[(&str, &str)]) -> Response {
+pub(crate) async fn post_form(c: &mut Client, path: &str, form: &[(&str, &str)]) -> Response {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
@@ -158,7 +158,7 @@ async fn start_sso(c: &mut Client, email: &str) -> String {
         .1
 }
 
-fn response_for(
+pub(crate) fn response_for(
     app: &TestApp,
     business: &str,
     request_id: &str,
@@ -194,7 +194,7 @@ fn response_for(
     t
 }
 
-async fn post_acs(c: &mut Client, business: &str, xml: &str) -> Response {
+pub(crate) async fn post_acs(c: &mut Client, business: &str, xml: &str) -> Response {
     let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
     post_form(
         c,

@@ -283,6 +283,10 @@ impl TestApp {
             .expect("fetcher"),
             scim_log: seatgate::scim::routes::ScimLog::start(db.db.clone()),
             scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 2000)),
+            activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 10_000)),
+            licence_signer: Arc::new(seatgate::activation::licence::Signer::from_seed(
+                &[42u8; 32],
+            )),
             settings: Arc::new(Settings::new(&public, vec![], 7 * 24 * 3600, 12 * 3600)),
         };
         let router = seatgate::server::router(state.clone());

@@ -1,0 +1,567 @@
+//! `activation_transactions`, `activations`, `seat_assignments`: desktop activation by SSO.
+//! Seats are granted in one transaction that holds the subscription's write lock (SQLite:
+//! `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the product's keys), so concurrent
+//! activations never hand out more seats than a subscription has.
+
+use super::{with_pool, Db, StoreResult};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TransactionRow {
+    pub id: String,
+    pub business_id: String,
+    pub request_id: String,
+    pub email_lc: String,
+    pub product: String,
+    pub device_id: String,
+    pub device_name: String,
+    pub device_os: String,
+    pub code_challenge: String,
+    pub redirect_uri: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub code_expires_at: Option<i64>,
+    pub result_sealed: Option<String>,
+    pub redeemed_at: Option<i64>,
+}
+
+const TXN_COLUMNS: &str =
+    "id, business_id, request_id, email_lc, product, device_id, device_name, \
+     device_os, code_challenge, redirect_uri, created_at, expires_at, used_at, code_expires_at, \
+     result_sealed, redeemed_at";
+
+/// The device a grant is for.
+#[derive(Clone, Debug)]
+pub struct Device<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub os: &'a str,
+}
+
+/// What a grant asks for.
+pub struct GrantRequest<'a> {
+    pub business_id: &'a str,
+    pub product: &'a str,
+    pub user_id: &'a str,
+    pub device: Device<'a>,
+    pub activation_id: &'a str,
+    pub secret_hash: &'a str,
+    pub device_limit: i64,
+    pub now: i64,
+}
+
+/// How a grant ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    Granted {
+        license_key_id: String,
+        /// The subscription's end, if it has one.
+        expires_at: Option<i64>,
+        /// This user already held the seat (another device, or a re-activation).
+        seat_was_held: bool,
+    },
+    NoSubscription,
+    Expired,
+    NoSeats,
+    DeviceLimit {
+        limit: i64,
+    },
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ActivationRow {
+    pub id: String,
+    pub business_id: String,
+    pub license_key_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub product: String,
+    pub device_id: String,
+    pub device_name: String,
+    pub device_os: String,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub last_check_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+    pub subscription_expires_at: Option<i64>,
+    pub account_name: String,
+}
+
+const ACTIVATION_SELECT: &str = "select a.id, a.business_id, a.license_key_id, a.user_id, u.email, \
+     k.product, a.device_id, a.device_name, a.device_os, a.secret_hash, a.created_at, \
+     a.last_check_at, a.revoked_at, a.revoked_reason, k.expires_at as subscription_expires_at, \
+     b.name as account_name from activations a join users u on u.id = a.user_id \
+     join license_keys k on k.id = a.license_key_id join business_accounts b on b.id = a.business_id";
+
+/// A seat holder of a subscription.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SeatRow {
+    pub license_key_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub assigned_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyCount {
+    id: String,
+    seats: i64,
+    expires_at: Option<i64>,
+    used: i64,
+    holds: i64,
+}
+
+impl Db {
+    pub async fn insert_activation_transaction(
+        &self,
+        row: &TransactionRow,
+        client_ip: Option<&str>,
+    ) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "insert into activation_transactions (id, business_id, request_id, email_lc, product, \
+                 device_id, device_name, device_os, code_challenge, redirect_uri, client_ip, created_at, expires_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&row.id)
+            .bind(&row.business_id)
+            .bind(&row.request_id)
+            .bind(&row.email_lc)
+            .bind(&row.product)
+            .bind(&row.device_id)
+            .bind(&row.device_name)
+            .bind(&row.device_os)
+            .bind(&row.code_challenge)
+            .bind(&row.redirect_uri)
+            .bind(client_ip)
+            .bind(row.created_at)
+            .bind(row.expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn activation_transaction(&self, id: &str) -> StoreResult<Option<TransactionRow>> {
+        let sql = format!("select {TXN_COLUMNS} from activation_transactions where id = $1");
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, TransactionRow>(&sql)
+                .bind(id)
+                .fetch_optional(p)
+                .await
+        })?)
+    }
+
+    pub async fn activation_transaction_by_request(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Option<TransactionRow>> {
+        let sql =
+            format!("select {TXN_COLUMNS} from activation_transactions where request_id = $1");
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, TransactionRow>(&sql)
+                .bind(request_id)
+                .fetch_optional(p)
+                .await
+        })?)
+    }
+
+    pub async fn activation_transaction_by_code(
+        &self,
+        code_hash: &str,
+    ) -> StoreResult<Option<TransactionRow>> {
+        let sql = format!("select {TXN_COLUMNS} from activation_transactions where code_hash = $1");
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, TransactionRow>(&sql)
+                .bind(code_hash)
+                .fetch_optional(p)
+                .await
+        })?)
+    }
+
+    /// Marks the transaction used, once: `false` when it was already used or has expired.
+    pub async fn use_activation_transaction(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "update activation_transactions set used_at = $2 where id = $1 and used_at is null and expires_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Loopback path: the one-time code and the sealed result it redeems.
+    pub async fn set_activation_code(
+        &self,
+        id: &str,
+        code_hash: &str,
+        code_expires_at: i64,
+        result_sealed: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "update activation_transactions set code_hash = $2, code_expires_at = $3, result_sealed = $4 where id = $1",
+            )
+            .bind(id)
+            .bind(code_hash)
+            .bind(code_expires_at)
+            .bind(result_sealed)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Redeems the code once and hands back the sealed result, which is deleted with it.
+    pub async fn redeem_activation_code(&self, id: &str, now: i64) -> StoreResult<Option<String>> {
+        let sealed = with_pool!(self, |p| {
+            sqlx::query_scalar::<_, Option<String>>(
+                "select result_sealed from activation_transactions where id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?
+        .flatten();
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "update activation_transactions set redeemed_at = $2, result_sealed = null \
+                 where id = $1 and redeemed_at is null and code_expires_at > $2",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        // only the one request that flipped `redeemed_at` gets the result
+        Ok(if n == 1 { sealed } else { None })
+    }
+
+    /// The seat and the activation, in one transaction holding the subscription's lock.
+    pub async fn grant_seat(&self, g: &GrantRequest<'_>) -> StoreResult<Grant> {
+        let sqlite = matches!(self, Db::Sqlite(_));
+        let lock = if sqlite { "" } else { " for update" };
+        let lock_sql = format!(
+            "select id from license_keys where business_id = $1 and product = $2 order by id{lock}"
+        );
+        with_pool!(self, |p| {
+            let mut tx = if sqlite {
+                p.begin_with("BEGIN IMMEDIATE").await?
+            } else {
+                p.begin().await?
+            };
+            // PostgreSQL: wait for the lock first, then count in a fresh snapshot
+            let locked: Vec<String> = sqlx::query_scalar(&lock_sql)
+                .bind(g.business_id)
+                .bind(g.product)
+                .fetch_all(&mut *tx)
+                .await?;
+            if locked.is_empty() {
+                return Ok(Grant::NoSubscription);
+            }
+            let keys: Vec<KeyCount> = sqlx::query_as(
+                "select k.id, k.seats, k.expires_at, \
+                 (select count(*) from seat_assignments s where s.license_key_id = k.id) as used, \
+                 (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds \
+                 from license_keys k where k.business_id = $1 and k.product = $2 \
+                 order by k.registered_at, k.id",
+            )
+            .bind(g.business_id)
+            .bind(g.product)
+            .bind(g.user_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let live: Vec<&KeyCount> = keys
+                .iter()
+                .filter(|k| k.expires_at.is_none_or(|e| e > g.now))
+                .collect();
+            if live.is_empty() {
+                return Ok(Grant::Expired);
+            }
+            let (key, held) = match live.iter().find(|k| k.holds > 0) {
+                Some(k) => (*k, true),
+                None => match live.iter().find(|k| k.used < k.seats) {
+                    Some(k) => (*k, false),
+                    None => return Ok(Grant::NoSeats),
+                },
+            };
+            let others: i64 = sqlx::query_scalar(
+                "select count(*) from activations where license_key_id = $1 and user_id = $2 \
+                 and revoked_at is null and device_id <> $3",
+            )
+            .bind(&key.id)
+            .bind(g.user_id)
+            .bind(g.device.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others >= g.device_limit {
+                return Ok(Grant::DeviceLimit {
+                    limit: g.device_limit,
+                });
+            }
+            if !held {
+                sqlx::query(
+                    "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, $3)",
+                )
+                .bind(&key.id)
+                .bind(g.user_id)
+                .bind(g.now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "update activations set revoked_at = $4, revoked_reason = 'replaced' \
+                 where license_key_id = $1 and user_id = $2 and device_id = $3 and revoked_at is null",
+            )
+            .bind(&key.id)
+            .bind(g.user_id)
+            .bind(g.device.id)
+            .bind(g.now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
+                 device_os, secret_hash, created_at, last_check_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(g.activation_id)
+            .bind(g.business_id)
+            .bind(&key.id)
+            .bind(g.user_id)
+            .bind(g.device.id)
+            .bind(g.device.name)
+            .bind(g.device.os)
+            .bind(g.secret_hash)
+            .bind(g.now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Grant::Granted {
+                license_key_id: key.id.clone(),
+                expires_at: key.expires_at,
+                seat_was_held: held,
+            })
+        })
+    }
+
+    pub async fn activation(&self, id: &str) -> StoreResult<Option<ActivationRow>> {
+        let sql = format!("{ACTIVATION_SELECT} where a.id = $1");
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, ActivationRow>(&sql)
+                .bind(id)
+                .fetch_optional(p)
+                .await
+        })?)
+    }
+
+    /// Records a check; coarse (once a minute) so that frequent checks stay reads.
+    pub async fn touch_activation(&self, id: &str, now: i64) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "update activations set last_check_at = $2 where id = $1 and last_check_at < $2 - 60",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Revokes the given activations and frees the seats of users left without an active
+    /// device on that subscription. Returns how many activations it revoked.
+    async fn revoke_where(
+        &self,
+        filter: &str,
+        args: &[&str],
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let revoke = format!(
+            "update activations set revoked_at = ${n}, revoked_reason = ${r} where revoked_at is null and ({filter})",
+            n = args.len() + 1,
+            r = args.len() + 2
+        );
+        let free = "delete from seat_assignments where not exists (select 1 from activations a \
+             where a.license_key_id = seat_assignments.license_key_id and a.user_id = seat_assignments.user_id \
+             and a.revoked_at is null) and user_id in (select user_id from activations where revoked_at = $1 and revoked_reason = $2)";
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let mut q = sqlx::query(&revoke);
+            for a in args {
+                q = q.bind(*a);
+            }
+            let n = q
+                .bind(now)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n > 0 {
+                sqlx::query(free)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    /// One device, by its owner or an admin.
+    pub async fn revoke_activation(&self, id: &str, reason: &str, now: i64) -> StoreResult<u64> {
+        self.revoke_where("id = $1", &[id], reason, now).await
+    }
+
+    /// Every device of one person in one account (deprovisioning, "free seat").
+    pub async fn revoke_user_activations(
+        &self,
+        business_id: &str,
+        email_lc: &str,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        self.revoke_where(
+            "business_id = $1 and user_id in (select id from users where email_lc = $2)",
+            &[business_id, email_lc],
+            reason,
+            now,
+        )
+        .await
+    }
+
+    /// Frees one person's seat of one subscription, with all their devices on it.
+    pub async fn free_seat(
+        &self,
+        business_id: &str,
+        license_key_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let n = self
+            .revoke_where(
+                "business_id = $1 and license_key_id = $2 and user_id = $3",
+                &[business_id, license_key_id, user_id],
+                "seat_freed",
+                now,
+            )
+            .await?;
+        // a seat held without an active device is freed too
+        let m = with_pool!(self, |p| {
+            sqlx::query(
+                "delete from seat_assignments where license_key_id = $1 and user_id = $2 \
+                 and license_key_id in (select id from license_keys where business_id = $3)",
+            )
+            .bind(license_key_id)
+            .bind(user_id)
+            .bind(business_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n + m)
+    }
+
+    /// With SCIM on: revokes the devices of provisioned people who are deactivated, deleted,
+    /// or (when the desktop group is provisioned) no longer in it.
+    pub async fn revoke_ineligible_activations(
+        &self,
+        business_id: &str,
+        desktop_group_id: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let gone = "business_id = $1 and user_id in (select u.id from users u join scim_users s \
+             on s.business_id = $1 and s.user_name_key = u.email_lc \
+             where s.active = false or s.deleted_at is not null) \
+             and user_id not in (select u.id from users u join scim_users s \
+             on s.business_id = $1 and s.user_name_key = u.email_lc \
+             where s.active = true and s.deleted_at is null)";
+        let mut n = self
+            .revoke_where(gone, &[business_id], "deprovisioned", now)
+            .await?;
+        if let Some(group) = desktop_group_id {
+            let outside = "business_id = $1 and user_id in (select u.id from users u join scim_users s \
+                 on s.business_id = $1 and s.user_name_key = u.email_lc and s.deleted_at is null \
+                 where not exists (select 1 from scim_group_members m where m.group_id = $2 and m.user_id = s.id))";
+            n += self
+                .revoke_where(outside, &[business_id, group], "removed_from_group", now)
+                .await?;
+        }
+        Ok(n)
+    }
+
+    pub async fn seats_of(&self, business_id: &str) -> StoreResult<Vec<SeatRow>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, SeatRow>(
+                "select s.license_key_id, s.user_id, u.email, s.assigned_at from seat_assignments s \
+                 join users u on u.id = s.user_id join license_keys k on k.id = s.license_key_id \
+                 where k.business_id = $1 order by u.email_lc",
+            )
+            .bind(business_id)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// The account's activations, newest first (active and the last revoked ones).
+    pub async fn activations_of(
+        &self,
+        business_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<ActivationRow>> {
+        let sql = format!(
+            "{ACTIVATION_SELECT} where a.business_id = $1 order by (a.revoked_at is null) desc, a.created_at desc limit $2"
+        );
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, ActivationRow>(&sql)
+                .bind(business_id)
+                .bind(limit)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    pub async fn device_limit(&self, business_id: &str) -> StoreResult<i64> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_scalar::<_, i64>(
+                "select device_limit from idp_integrations where business_id = $1",
+            )
+            .bind(business_id)
+            .fetch_optional(p)
+            .await
+        })?
+        .unwrap_or(3))
+    }
+
+    pub async fn set_device_limit(&self, business_id: &str, limit: i64) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query("update idp_integrations set device_limit = $2 where business_id = $1")
+                .bind(business_id)
+                .bind(limit)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Old transactions (used or not) go after a day.
+    pub async fn prune_activation_transactions(&self, before: i64) -> StoreResult<u64> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query("delete from activation_transactions where expires_at < $1")
+                .bind(before)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?)
+    }
+}
