@@ -20,6 +20,8 @@ use std::{
 
 mod support;
 
+use support::{ms, percentile};
+
 type Sender = http1::SendRequest<Full<Bytes>>;
 
 struct Conn {
@@ -63,18 +65,6 @@ impl Conn {
         };
         (status, v)
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 async fn run(label: &str, url: &str, users: usize, connections: usize) {

@@ -13,113 +13,12 @@ mod common;
 mod support;
 
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
 use seatgate::{
     server::{clock::Clock, secrets::SecretKey},
-    store::{idp_settings::CertificateRow, integrations::IntegrationChange, Db},
+    store::Db,
 };
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant},
-};
-
-struct Conn(http1::SendRequest<Full<Bytes>>);
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        tcp.set_nodelay(true).expect("nodelay");
-        let (sender, conn) = http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .expect("handshake");
-        tokio::spawn(conn);
-        Conn(sender)
-    }
-
-    /// A form POST; answers status, Set-Cookie values and body.
-    async fn post(
-        &mut self,
-        path: &str,
-        form: &str,
-        cookie: Option<&str>,
-    ) -> (u16, Vec<String>, String) {
-        let mut req = http::Request::post(path)
-            .header("host", "seatgate.bench")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("origin", support::PUBLIC_URL)
-            .header("sec-fetch-site", "same-origin");
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        let req = req
-            .body(Full::new(Bytes::from(form.to_string())))
-            .expect("request");
-        self.0.ready().await.expect("ready");
-        let res = self.0.send_request(req).await.expect("send");
-        let status = res.status().as_u16();
-        let cookies = res
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
-            .collect();
-        let body = res.into_body().collect().await.expect("body").to_bytes();
-        (status, cookies, String::from_utf8_lossy(&body).into_owned())
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// Runs `job(i)` for i in 0..n over `connections` keep-alive connections; returns the results
-/// in order, each with its latency, and the wall time.
-async fn fan_out<T, F, Fut>(
-    addr: SocketAddr,
-    n: usize,
-    connections: usize,
-    job: F,
-) -> (Vec<(T, Duration)>, Duration)
-where
-    T: Send + 'static,
-    F: Fn(Conn, usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = (Conn, T)> + Send,
-{
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..connections {
-        let job = job.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut conn = Conn::open(addr).await;
-            let mut out = Vec::new();
-            let mut i = w;
-            while i < n {
-                let t = Instant::now();
-                let (c, v) = job(conn, i).await;
-                conn = c;
-                out.push((i, v, t.elapsed()));
-                i += connections;
-            }
-            out
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.expect("worker"));
-    }
-    let took = started.elapsed();
-    all.sort_by_key(|(i, _, _)| *i);
-    (all.into_iter().map(|(_, v, d)| (v, d)).collect(), took)
-}
+use std::time::Duration;
+use support::{fan_out, ms, percentile};
 
 async fn run(label: &str, url: &str, n: usize, connections: usize) {
     println!("\n## {label}\n");
@@ -130,39 +29,7 @@ async fn run(label: &str, url: &str, n: usize, connections: usize) {
         .expect("time")
         .as_secs() as i64;
     let (business, _) = support::seed(&db, &secret, now).await;
-    db.set_idp_endpoint(&business, common::IDP, "https://idp.example.test/sso", now)
-        .await
-        .expect("endpoint");
-    db.add_idp_certificate(
-        &business,
-        &CertificateRow {
-            der_base64: base64::engine::general_purpose::STANDARD
-                .encode(&common::keys().0.cert_der),
-            fingerprint: "bench".into(),
-            subject: "CN=idp".into(),
-            issuer: "CN=idp".into(),
-            not_before: now - 60,
-            not_after: now + 86_400,
-        },
-        now,
-    )
-    .await
-    .expect("cert");
-    db.change_integration(
-        &business,
-        IntegrationChange::Groups {
-            admins_name: "SG-Admins",
-            admins_id: "g-admins",
-            desktop_name: "SG-Desktop",
-            desktop_id: "g-desktop",
-        },
-        now,
-    )
-    .await
-    .expect("groups");
-    db.change_integration(&business, IntegrationChange::Active(true), now)
-        .await
-        .expect("active");
+    support::sso_ready(&db, &business, common::IDP, &common::keys().0.cert_der, now).await;
     let (addr, _dir) = support::serve(&db, secret, Clock::System).await;
 
     // 1. Continue with SSO: a pending request per person

@@ -9,5 +9,7 @@ cd "$ROOT"
 # shellcheck disable=SC1091
 source target/setup.env
 cargo leptos build --release
+# the desktop client offered at /directdownload/pd (served from next to the server binary)
+cargo build --release --features ssr --bin seatgate-desktop
 export LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=seatgate LEPTOS_SITE_PKG_DIR=pkg
 exec ./target/release/seatgate serve "$@"

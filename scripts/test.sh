@@ -50,8 +50,8 @@ cargo test --features ssr
 
 section "release build: server and WebAssembly browser half"
 cargo leptos build --release
-# the SAML IdP the browser tests sign in at
-cargo build --release --features ssr --example test_idp
+# the SAML IdP the browser tests sign in at, and the reference desktop client they activate
+cargo build --release --features ssr --example test_idp --bin seatgate-desktop
 ./scripts/bench-footprint.sh
 
 section "end-to-end tests (Playwright, Debian Chromium)"

@@ -1,6 +1,11 @@
-//! What the load benchmarks share: a seeded business account and the real router served on
-//! a loopback socket.
+//! What the load benchmarks share: a seeded business account, the real router served on a
+//! loopback socket, keep-alive connections and latency figures.
+// each benchmark uses its part
+#![allow(dead_code)]
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
 use seatgate::{
     server::{
         clock::Clock,
@@ -9,9 +14,16 @@ use seatgate::{
         secrets::SecretKey,
         state::{AppState, Settings},
     },
-    store::{business::OrgDetails, domains::CheckRecord, license_keys::RegisterInto, Db},
+    store::{
+        business::OrgDetails, domains::CheckRecord, idp_settings::CertificateRow,
+        integrations::IntegrationChange, license_keys::RegisterInto, Db,
+    },
 };
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 pub const PUBLIC_URL: &str = "http://seatgate.bench";
 
@@ -101,7 +113,7 @@ pub async fn serve(db: &Db, secret: SecretKey, clock: Clock) -> (SocketAddr, tem
         fetcher: MetadataFetcher::new(dns, false, None, Duration::from_secs(1)).expect("fetch"),
         scim_log: seatgate::scim::routes::ScimLog::start(db.clone()),
         scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(u32::MAX, u32::MAX)),
-        activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 10_000)),
+        activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(u32::MAX, u32::MAX)),
         licence_signer: Arc::new(seatgate::activation::licence::Signer::from_seed(
             &[42u8; 32],
         )),
@@ -179,4 +191,169 @@ where
             }
         }
     });
+}
+
+/// SAML ready for `business`: the IdP's entity ID and certificate, the group mapping
+/// (SG-Admins/g-admins, SG-Desktop/g-desktop), and the integration active.
+pub async fn sso_ready(db: &Db, business: &str, idp_entity_id: &str, cert_der: &[u8], now: i64) {
+    use base64::Engine as _;
+    db.set_idp_endpoint(business, idp_entity_id, "https://idp.example.test/sso", now)
+        .await
+        .expect("endpoint");
+    db.add_idp_certificate(
+        business,
+        &CertificateRow {
+            der_base64: base64::engine::general_purpose::STANDARD.encode(cert_der),
+            fingerprint: "bench".into(),
+            subject: "CN=idp".into(),
+            issuer: "CN=idp".into(),
+            not_before: now - 60,
+            not_after: now + 86_400,
+        },
+        now,
+    )
+    .await
+    .expect("cert");
+    db.change_integration(
+        business,
+        IntegrationChange::Groups {
+            admins_name: "SG-Admins",
+            admins_id: "g-admins",
+            desktop_name: "SG-Desktop",
+            desktop_id: "g-desktop",
+        },
+        now,
+    )
+    .await
+    .expect("groups");
+    db.change_integration(business, IntegrationChange::Active(true), now)
+        .await
+        .expect("active");
+}
+
+/// One keep-alive HTTP/1.1 connection to the served router.
+pub struct Conn(http1::SendRequest<Full<Bytes>>);
+
+impl Conn {
+    pub async fn open(addr: SocketAddr) -> Conn {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.set_nodelay(true).expect("nodelay");
+        let (sender, conn) = http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .expect("handshake");
+        tokio::spawn(conn);
+        Conn(sender)
+    }
+
+    /// A same-origin form POST; answers status, Set-Cookie values and body.
+    pub async fn post(
+        &mut self,
+        path: &str,
+        form: &str,
+        cookie: Option<&str>,
+    ) -> (u16, Vec<String>, String) {
+        let mut headers = vec![
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", PUBLIC_URL),
+            ("sec-fetch-site", "same-origin"),
+        ];
+        if let Some(c) = cookie {
+            headers.push(("cookie", c));
+        }
+        self.send("POST", path, &headers, form.to_string()).await
+    }
+
+    /// A JSON POST, with a bearer token when given.
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        json: String,
+        bearer: Option<&str>,
+    ) -> (u16, Vec<String>, String) {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        self.send("POST", path, &headers, json).await
+    }
+
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (u16, Vec<String>, String) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "seatgate.bench");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).expect("request");
+        self.0.ready().await.expect("ready");
+        let res = self.0.send_request(req).await.expect("send");
+        let status = res.status().as_u16();
+        let cookies = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, cookies, String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs `job(i)` for i in 0..n over `connections` keep-alive connections; returns the results
+/// in order, each with its latency, and the wall time.
+pub async fn fan_out<T, F, Fut>(
+    addr: SocketAddr,
+    n: usize,
+    connections: usize,
+    job: F,
+) -> (Vec<(T, Duration)>, Duration)
+where
+    T: Send + 'static,
+    F: Fn(Conn, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = (Conn, T)> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..connections {
+        let job = job.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(addr).await;
+            let mut out = Vec::new();
+            let mut i = w;
+            while i < n {
+                let t = Instant::now();
+                let (c, v) = job(conn, i).await;
+                conn = c;
+                out.push((i, v, t.elapsed()));
+                i += connections;
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("worker"));
+    }
+    let took = started.elapsed();
+    all.sort_by_key(|(i, _, _)| *i);
+    (all.into_iter().map(|(_, v, d)| (v, d)).collect(), took)
 }

@@ -71,3 +71,58 @@ export async function adminWithBusiness(page: Page, email: string, org: string) 
   await page.getByRole("button", { name: "Register Key" }).click();
   await expect(page).toHaveURL(/\/profile\/business\/licenses/);
 }
+
+const IDP = `http://127.0.0.1:${process.env.TEST_IDP_PORT ?? 5380}`;
+const step = (page: Page, n: number) => page.getByTestId(`step-${n}`);
+
+export async function submitAndReload(page: Page, button: string, within = page.locator("body")) {
+  await waitForHydration(page);
+  await Promise.all([page.waitForEvent("load"), within.getByRole("button", { name: button }).click()]);
+  await waitForHydration(page);
+}
+
+/** All seven steps with the test IdP, then Activate. With `scim`, SCIM support stays on and
+ * the bearer token is returned. */
+export async function activeIntegration(page: Page, domain: string, scim = false): Promise<string | undefined> {
+  await page.getByRole("link", { name: "IdP Integration" }).click();
+  await submitAndReload(page, "Start Configuring");
+  await page.getByLabel("Add a domain").fill(domain);
+  await submitAndReload(page, "Add Domain");
+  const card = page.getByTestId(`domain-${domain}`);
+  const name = (await card.locator("dl.record code").nth(0).textContent())!.trim();
+  const value = (await card.locator("dl.record code").nth(1).textContent())!.trim();
+  await publishTxt(name, [value]);
+  await submitAndReload(page, `Verify ${domain}`);
+  await step(page, 2).getByLabel("Configuration in the IdP Directory is done").check();
+  await submitAndReload(page, "Save", step(page, 2));
+  await page.getByLabel("Admins group name").fill("SG-Admins");
+  await page.getByLabel("Admins group ID").fill("g-admins");
+  await page.getByLabel("Desktop users group name").fill("SG-Desktop");
+  await page.getByLabel("Desktop users group ID").fill("g-desktop");
+  await submitAndReload(page, "Save Groups");
+  await page.getByLabel("IdP entity ID").fill("https://idp.example.test/metadata");
+  await page.getByLabel("IdP SSO URL").fill(`${IDP}/sso`);
+  await submitAndReload(page, "Save SAML Settings");
+  const cert = await (await fetch(`${IDP}/cert`)).text();
+  await page.getByLabel("Add a signing certificate (PEM or base64)").fill(cert);
+  await submitAndReload(page, "Add Certificate");
+  await expect(step(page, 4)).toHaveClass(/step-done/);
+  let token: string | undefined;
+  if (scim) {
+    await page.getByRole("button", { name: "Generate Token" }).click();
+    token = (await page.getByTestId("scim-token").textContent())!.trim();
+    await step(page, 5).getByLabel("Configuration in the IdP Directory is done").check();
+  } else {
+    // switching SCIM off makes step 5 green without a token
+    await step(page, 5).getByLabel("SCIM support").uncheck();
+  }
+  await submitAndReload(page, "Save SCIM Settings");
+  await step(page, 6).getByLabel("Users are added to the groups").check();
+  await submitAndReload(page, "Save", step(page, 6));
+  await submitAndReload(page, "Save Backup Login");
+  await expect(page.getByTestId("progress")).toHaveText("7 of 7 steps done");
+  await submitAndReload(page, "Activate Integration");
+  await expect(page.getByText("Integration active")).toBeVisible();
+  return token;
+}
+

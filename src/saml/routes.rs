@@ -69,14 +69,15 @@ fn binding_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
 const NEXT_COOKIE: &str = "sg_next";
 
 fn next_cookie(state: &AppState, next: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies {
-        "; Secure"
+    // sent with the IdP's cross-site POST, like the binding cookie
+    let attrs = if state.settings.secure_cookies {
+        "SameSite=None; Secure"
     } else {
-        ""
+        "SameSite=Lax"
     };
     let value: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
     HeaderValue::from_str(&format!(
-        "{NEXT_COOKIE}={value}; Path=/saml; HttpOnly; Max-Age={max_age}; SameSite=Lax{secure}"
+        "{NEXT_COOKIE}={value}; Path=/saml; HttpOnly; Max-Age={max_age}; {attrs}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
