@@ -27,10 +27,24 @@ fn device_view(a: &ActivationRow) -> DeviceView {
         ended: a.revoked_reason.as_deref().map(|r| {
             format!(
                 "{} ({})",
-                super::revoked_message(r),
+                ended_because(r),
                 a.revoked_at.map(format_time).unwrap_or_default()
             )
         }),
+    }
+}
+
+/// Why an activation ended, for the admin.
+fn ended_because(reason: &str) -> &'static str {
+    match reason {
+        "deprovisioned" => "Deprovisioned by the IdP (SCIM)",
+        "removed_from_group" => "Removed from the desktop users group (SCIM)",
+        "revoked_by_admin" => "Revoked by an admin",
+        "seat_freed" => "Seat freed by an admin",
+        "deactivated" => "Deactivated on the device",
+        "replaced" => "Activated again on the same device",
+        "code_verifier_mismatch" => "Refused: the app could not prove the activation was its own",
+        _ => "Ended",
     }
 }
 
@@ -42,8 +56,10 @@ pub async fn seat_holders(state: &AppState, user: &UserRow) -> Result<SeatHolder
         .device_limit(&m.business_id)
         .await
         .map_err(internal)?;
+    let download_url = state.settings.link("/directdownload/pd?experience=sso");
     if !is_admin {
         return Ok(SeatHolders {
+            download_url,
             is_admin,
             device_limit,
             holders: vec![],
@@ -91,6 +107,7 @@ pub async fn seat_holders(state: &AppState, user: &UserRow) -> Result<SeatHolder
         .map(device_view)
         .collect();
     Ok(SeatHolders {
+        download_url,
         is_admin,
         device_limit,
         holders,

@@ -120,6 +120,8 @@ pub struct Subscription {
 /// Who holds the seats of the account's subscriptions, and on which devices (admins only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatHolders {
+    /// The link admins send to employees (absolute).
+    pub download_url: String,
     pub is_admin: bool,
     pub device_limit: i64,
     pub holders: Vec<SeatHolder>,

@@ -365,7 +365,7 @@ impl Db {
     pub async fn touch_activation(&self, id: &str, now: i64) -> StoreResult<()> {
         with_pool!(self, |p| {
             sqlx::query(
-                "update activations set last_check_at = $2 where id = $1 and last_check_at < $2 - 60",
+                "update activations set last_check_at = $2 where id = $1 and last_check_at < $2",
             )
             .bind(id)
             .bind(now)

@@ -22,11 +22,13 @@ pub struct IntegrationRow {
     pub updated_at: i64,
     /// IdP-initiated sign-in accepted (never for desktop activation).
     pub allow_unsolicited: bool,
+    /// Devices one person may have activated at once.
+    pub device_limit: i64,
 }
 
 const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_name, admins_group_id, \
      desktop_group_name, desktop_group_id, idp_entity_id, idp_sso_url, scim_enabled, scim_confirmed, \
-     users_added, backup_login_user_id, active, activated_at, updated_at, allow_unsolicited";
+     users_added, backup_login_user_id, active, activated_at, updated_at, allow_unsolicited, device_limit";
 
 /// The configurator's yes/no settings: the confirmations of steps 2 and 6, and whether
 /// IdP-initiated sign-in is accepted (step 4).

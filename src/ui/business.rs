@@ -226,17 +226,18 @@ pub fn LicensesPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
-                <div class="card">
-                    <h2 class="text-lg font-semibold mb-2">"Desktop app"</h2>
-                    <p class="mb-2">"Send your employees this link. They sign in with SSO, download the app, and it activates with their work email."</p>
-                    <p><a class="font-mono break-all" data-testid="download-link" href="/directdownload/pd?experience=sso">"/directdownload/pd?experience=sso"</a></p>
-                </div>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match holders.await {
-                            Ok(h) if h.is_admin => Either::Left(seat_holders_view(h)),
-                            Ok(_) => Either::Right(()),
-                            Err(e) => Either::Left(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }.into_any()),
+                            Ok(h) => Either::Left(view! {
+                                <div class="card">
+                                    <h2 class="text-lg font-semibold mb-2">"Desktop app"</h2>
+                                    <p class="mb-2">"Send your employees this link. They sign in with SSO, download the app, and it activates with their work email."</p>
+                                    <p><a class="font-mono break-all" data-testid="download-link" href=h.download_url.clone()>{h.download_url.clone()}</a></p>
+                                </div>
+                                {h.is_admin.then(|| seat_holders_view(h))}
+                            }),
+                            Err(e) => Either::Right(view! { <div class="alert-error" role="alert">{e.to_string()}</div> }),
                         }
                     })}
                 </Suspense>
