@@ -18,8 +18,10 @@ CREATE TABLE activation_transactions (
     created_at      BIGINT NOT NULL,
     expires_at      BIGINT NOT NULL,
     used_at         BIGINT,
-    -- loopback path: the one-time code (hash) and the sealed result it redeems
+    -- loopback path: the one-time code (hash), the activation it hands over and the sealed
+    -- result (licence and secret) it redeems
     code_hash       TEXT UNIQUE,
+    activation_id   TEXT,
     code_expires_at BIGINT,
     result_sealed   TEXT,
     redeemed_at     BIGINT

@@ -462,6 +462,7 @@ pub async fn complete_in_browser(
             &txn.id,
             &state.secret.hash_token(&code),
             now + CODE_TTL_SECS,
+            &activated.activation_id,
             &sealed,
         )
         .await

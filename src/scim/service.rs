@@ -335,26 +335,32 @@ pub async fn list_users(acct: &Account<'_>, p: &ListParams) -> Result<Reply, Sci
             .collect();
         return Ok(Reply::ok(list_response(items, total, start)));
     };
-    let rows = match indexed_eq(&f, &["id", "userName", "externalId"]) {
+    let rendered = match indexed_eq(&f, &["id", "userName", "externalId"]) {
         Some((name, value)) => {
             let key = match name.as_str() {
                 "id" => UserKey::Id(value),
                 "userName" => UserKey::UserName(value),
                 _ => UserKey::ExternalId(value),
             };
+            // the users with their groups in one query
             acct.db
-                .scim_users_by(acct.business_id, key)
+                .scim_users_with_groups_by(acct.business_id, key)
                 .await
                 .map_err(store_err)?
+                .iter()
+                .map(|(row, groups)| render_user(acct, row, groups))
+                .collect()
         }
         // no index applies: evaluate on every user of the account
-        None => acct
-            .db
-            .scim_users_page(acct.business_id, 0, i64::from(u32::MAX))
-            .await
-            .map_err(store_err)?,
+        None => {
+            let rows = acct
+                .db
+                .scim_users_page(acct.business_id, 0, i64::from(u32::MAX))
+                .await
+                .map_err(store_err)?;
+            render_users(acct, &rows).await?
+        }
     };
-    let rendered = render_users(acct, &rows).await?;
     let matched: Vec<Value> = rendered
         .into_iter()
         .filter(|r| f.matches(r, kind.schema()))

@@ -167,6 +167,9 @@ pub fn spawn_housekeeping(state: AppState) {
             if let Err(e) = state.db.prune_saml(now).await {
                 tracing::warn!(error = %e, "pruning SAML requests and attempts failed");
             }
+            if let Err(e) = state.db.revoke_unredeemed_activations(now).await {
+                tracing::warn!(error = %e, "revoking unredeemed activations failed");
+            }
             if let Err(e) = state.db.prune_activation_transactions(now - 86_400).await {
                 tracing::warn!(error = %e, "pruning activation transactions failed");
             }

@@ -202,15 +202,18 @@ impl Db {
         id: &str,
         code_hash: &str,
         code_expires_at: i64,
+        activation_id: &str,
         result_sealed: &str,
     ) -> StoreResult<()> {
         with_pool!(self, |p| {
             sqlx::query(
-                "update activation_transactions set code_hash = $2, code_expires_at = $3, result_sealed = $4 where id = $1",
+                "update activation_transactions set code_hash = $2, code_expires_at = $3, \
+                 activation_id = $4, result_sealed = $5 where id = $1",
             )
             .bind(id)
             .bind(code_hash)
             .bind(code_expires_at)
+            .bind(activation_id)
             .bind(result_sealed)
             .execute(p)
             .await
@@ -552,6 +555,33 @@ impl Db {
                 .map(|r| r.rows_affected())
         })?;
         Ok(())
+    }
+
+    /// Activations whose loopback code expired unredeemed: nobody holds their secret, so they
+    /// end and give their seat back.
+    pub async fn revoke_unredeemed_activations(&self, now: i64) -> StoreResult<u64> {
+        let n = self
+            .revoke_where(
+                // no filter arguments: $1 is `now`, bound by revoke_where
+                "id in (select activation_id from activation_transactions \
+                 where result_sealed is not null and code_expires_at < $1)",
+                &[],
+                "never_redeemed",
+                now,
+            )
+            .await;
+        // the sealed results of expired codes are useless: drop them
+        with_pool!(self, |p| {
+            sqlx::query(
+                "update activation_transactions set result_sealed = null \
+                 where result_sealed is not null and code_expires_at < $1",
+            )
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        n
     }
 
     /// Old transactions (used or not) go after a day.

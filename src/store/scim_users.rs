@@ -20,6 +20,13 @@ const SELECT: &str =
     "select id, user_name, external_id, active, doc, created_at, updated_at, version \
      from scim_users";
 
+#[derive(sqlx::FromRow)]
+struct WithGroups {
+    #[sqlx(flatten)]
+    user: ScimUserRow,
+    groups_json: String,
+}
+
 /// Which indexed column a lookup uses.
 #[derive(Clone, Copy, Debug)]
 pub enum UserKey<'a> {
@@ -71,6 +78,46 @@ impl Db {
                 .fetch_all(p)
                 .await
         })?)
+    }
+
+    /// As `scim_users_by`, each user with their groups (id, name) ordered by group id, in one
+    /// round trip: lookups by `userName` are what IdPs send most.
+    pub async fn scim_users_with_groups_by(
+        &self,
+        business_id: &str,
+        key: UserKey<'_>,
+    ) -> StoreResult<Vec<(ScimUserRow, Vec<(String, String)>)>> {
+        let (column, value) = match key {
+            UserKey::Id(v) => ("id", v.to_string()),
+            UserKey::UserName(v) => ("user_name_key", v.to_lowercase()),
+            UserKey::ExternalId(v) => ("external_id", v.to_string()),
+        };
+        let groups = match self {
+            Db::Sqlite(_) => {
+                "(select json_group_array(json_array(gid, gname)) from (select g.id as gid,                  g.display_name as gname from scim_group_members m join scim_groups g on g.id = m.group_id                  where m.user_id = scim_users.id order by g.id))"
+            }
+            Db::Postgres(_) => {
+                "(select coalesce(json_agg(json_build_array(g.id, g.display_name) order by g.id)::text, '[]')                  from scim_group_members m join scim_groups g on g.id = m.group_id where m.user_id = scim_users.id)"
+            }
+        };
+        let sql = format!(
+            "select id, user_name, external_id, active, doc, created_at, updated_at, version,              {groups} as groups_json from scim_users              where business_id = $1 and {column} = $2 and deleted_at is null order by id"
+        );
+        let rows: Vec<WithGroups> = with_pool!(self, |p| {
+            sqlx::query_as::<_, WithGroups>(&sql)
+                .bind(business_id)
+                .bind(&value)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let groups: Vec<(String, String)> =
+                    serde_json::from_str(&r.groups_json).unwrap_or_default();
+                (r.user, groups)
+            })
+            .collect())
     }
 
     pub async fn scim_user(&self, business_id: &str, id: &str) -> StoreResult<Option<ScimUserRow>> {

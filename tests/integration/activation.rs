@@ -627,7 +627,7 @@ fn get<'a>(pairs: &'a [(String, String)], k: &str) -> Option<&'a str> {
 
 async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
     let app = TestApp::new(b).await;
-    let (_admin, business) = active_account(&app).await;
+    let (mut admin, business) = active_account(&app).await;
     let key = public_key(&mut app.client()).await;
     let email = format!("lee@{DOMAIN}");
     let mut body = start_body(&email, "dev-9");
@@ -754,6 +754,47 @@ async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
     let (_, q) = location_query(&r);
     assert_eq!(get(&q, "error"), Some("saml_invalid"));
     assert_eq!(get(&q, "category"), Some("wrong_audience"));
+
+    // a code never redeemed: when it expires, housekeeping ends the activation and frees the seat
+    assert_eq!(seats_used(&mut admin).await, 1, "lee's seat");
+    let email = format!("ned@{DOMAIN}");
+    let mut body = start_body(&email, "dev-1");
+    body["redirect_uri"] = json!("http://127.0.0.1:53682/cb");
+    let s = start(&app, &mut app_client, body).await;
+    let xml = response_for(&app, &business, &s.request_id, &email, &["g-desktop"]).signed();
+    let (_, q) = location_query(&post_acs(&mut browser, &business, &xml).await);
+    let code_value = get(&q, "code").expect("code").to_string();
+    assert_eq!(seats_used(&mut admin).await, 2);
+    let now = app.state.clock.now();
+    assert_eq!(
+        app.state
+            .db
+            .revoke_unredeemed_activations(now)
+            .await
+            .expect("db"),
+        0,
+        "not yet expired"
+    );
+    app.state.clock.advance(121);
+    let now = app.state.clock.now();
+    assert_eq!(
+        app.state
+            .db
+            .revoke_unredeemed_activations(now)
+            .await
+            .expect("db"),
+        1
+    );
+    assert_eq!(seats_used(&mut admin).await, 1);
+    let r = api(
+        &mut app_client,
+        "POST",
+        "/api/v1/activations/sso/token",
+        None,
+        Some(json!({"code": code_value, "code_verifier": VERIFIER})),
+    )
+    .await;
+    assert_eq!((r.status, code(&r).as_str()), (400, "invalid_code"));
 }
 both!(loopback_path_hands_the_app_a_one_time_code);
 

@@ -735,6 +735,33 @@ async fn each_token_sees_only_its_own_account(b: Backend) {
     let r = scim(&mut a, &token_a, "GET", &format!("/Users/{alice}"), None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["groups"][0]["value"], group.as_str());
+    // a filter lookup (one query with the groups) renders the same groups as a GET
+    let by_id = r.json()["groups"].clone();
+    let user_name = r.json()["userName"].as_str().expect("userName").to_string();
+    for filter in [
+        format!("userName eq \"{}\"", user_name.to_uppercase()),
+        format!("id eq \"{alice}\""),
+    ] {
+        let q: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+        let r = scim(&mut a, &token_a, "GET", &format!("/Users?filter={q}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["totalResults"], 1, "{filter}");
+        assert_eq!(r.json()["Resources"][0]["groups"], by_id, "{filter}");
+        assert_eq!(r.json()["Resources"][0]["groups"][0]["display"], "Desktop");
+    }
+    // and B's lookup of A's user finds nothing
+    let q: String =
+        url::form_urlencoded::byte_serialize(format!("userName eq \"{user_name}\"").as_bytes())
+            .collect();
+    let r = scim(
+        &mut bc,
+        &token_b,
+        "GET",
+        &format!("/Users?filter={q}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["totalResults"], 0);
 }
 both!(each_token_sees_only_its_own_account);
 
