@@ -49,3 +49,9 @@ CREATE INDEX activations_business ON activations(business_id, created_at);
 
 -- How many devices one person may activate at a time (per subscription).
 ALTER TABLE idp_integrations ADD COLUMN device_limit BIGINT NOT NULL DEFAULT 3;
+
+-- Signed AuthnRequests: the admin's switch, and the account's SP key (PKCS#8, sealed with the
+-- server key) with its self-signed certificate (base64 DER), published in our SP metadata.
+ALTER TABLE idp_integrations ADD COLUMN sign_requests BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE idp_integrations ADD COLUMN sp_key_sealed TEXT;
+ALTER TABLE idp_integrations ADD COLUMN sp_cert_der TEXT;

@@ -78,6 +78,9 @@ pub async fn change_integration(
                 "allow_unsolicited" => {
                     i::set_confirmation(&state, u, Confirmation::AllowUnsolicited, checked).await
                 }
+                "sign_requests" => {
+                    i::set_confirmation(&state, u, Confirmation::SignRequests, checked).await
+                }
                 "users_added" => {
                     i::set_confirmation(&state, u, Confirmation::UsersAdded, checked).await
                 }

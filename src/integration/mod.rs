@@ -251,6 +251,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         idp_sso_url: row.idp_sso_url.clone(),
         certificates: certificates.iter().map(|c| cert_view(c, now)).collect(),
         allow_unsolicited: row.allow_unsolicited,
+        sign_requests: row.sign_requests,
     };
     let scim = ScimView {
         enabled: row.scim_enabled,
@@ -585,6 +586,20 @@ pub async fn set_confirmation(
                 "Allowed IdP-initiated sign-in"
             } else {
                 "Refused IdP-initiated sign-in"
+            }
+        }
+        Confirmation::SignRequests => {
+            if done {
+                // the key exists before the IdP is told requests are signed
+                crate::saml::signing::ensure_key(state, &ctx.member.business_id)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "making the SP signing key");
+                        ApiError::Internal
+                    })?;
+                "Turned on signed authentication requests"
+            } else {
+                "Turned off signed authentication requests"
             }
         }
     };

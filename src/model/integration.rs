@@ -97,6 +97,8 @@ pub struct SamlView {
     pub certificates: Vec<CertView>,
     /// IdP-initiated (unsolicited) sign-in accepted.
     pub allow_unsolicited: bool,
+    /// AuthnRequests signed with our SP key (its certificate is in our SP metadata).
+    pub sign_requests: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -181,8 +181,19 @@ pub async fn start_with_relay(
         }),
         ..Default::default()
     };
-    let url = request
-        .redirect(relay_state.unwrap_or(&id))
+    let relay = relay_state.unwrap_or(&id);
+    let url = if row.sign_requests {
+        let (key, _) = super::signing::ensure_key(state, business_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the SP signing key");
+                StartError::Internal
+            })?;
+        request.signed_redirect(relay, &key)
+    } else {
+        request.redirect(relay)
+    };
+    let url = url
         .map_err(|e| {
             tracing::error!(error = %e, "building the AuthnRequest failed");
             StartError::Internal

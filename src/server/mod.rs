@@ -93,12 +93,30 @@ async fn sp_metadata(
     match state.db.business(&business_id).await {
         Ok(_) => {
             let sp = crate::integration::sp_urls(&state, &business_id);
+            let signed = state
+                .db
+                .integration(&business_id)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.sign_requests);
+            let key = match crate::saml::signing::key(&state, &business_id).await {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::error!(error = %e, "SP metadata: the signing key");
+                    None
+                }
+            };
             (
                 [(
                     axum::http::header::CONTENT_TYPE,
                     "application/samlmetadata+xml; charset=utf-8",
                 )],
-                crate::saml::sp_metadata(&sp.entity_id, &sp.acs_url),
+                crate::saml::sp_metadata(
+                    &sp.entity_id,
+                    &sp.acs_url,
+                    key.as_ref().map(|(_, cert)| (cert.as_slice(), signed)),
+                ),
             )
                 .into_response()
         }

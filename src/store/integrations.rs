@@ -24,11 +24,13 @@ pub struct IntegrationRow {
     pub allow_unsolicited: bool,
     /// Devices one person may have activated at once.
     pub device_limit: i64,
+    /// AuthnRequests are signed with the account's SP key.
+    pub sign_requests: bool,
 }
 
 const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_name, admins_group_id, \
      desktop_group_name, desktop_group_id, idp_entity_id, idp_sso_url, scim_enabled, scim_confirmed, \
-     users_added, backup_login_user_id, active, activated_at, updated_at, allow_unsolicited, device_limit";
+     users_added, backup_login_user_id, active, activated_at, updated_at, allow_unsolicited, device_limit, sign_requests";
 
 /// The configurator's yes/no settings: the confirmations of steps 2 and 6, and whether
 /// IdP-initiated sign-in is accepted (step 4).
@@ -37,6 +39,7 @@ pub enum Confirmation {
     AppRegistered,
     UsersAdded,
     AllowUnsolicited,
+    SignRequests,
 }
 
 impl Confirmation {
@@ -45,6 +48,7 @@ impl Confirmation {
             Confirmation::AppRegistered => "app_registered",
             Confirmation::UsersAdded => "users_added",
             Confirmation::AllowUnsolicited => "allow_unsolicited",
+            Confirmation::SignRequests => "sign_requests",
         }
     }
 }
@@ -64,6 +68,42 @@ pub enum IntegrationChange<'a> {
 }
 
 impl Db {
+    /// The account's SP signing key (sealed PKCS#8) and certificate (base64 DER), if made.
+    pub async fn sp_signing_key(&self, business_id: &str) -> StoreResult<Option<(String, String)>> {
+        let row: Option<(Option<String>, Option<String>)> = with_pool!(self, |p| {
+            sqlx::query_as(
+                "select sp_key_sealed, sp_cert_der from idp_integrations where business_id = $1",
+            )
+            .bind(business_id)
+            .fetch_optional(p)
+            .await
+        })?;
+        Ok(row.and_then(|(k, c)| Some((k?, c?))))
+    }
+
+    /// Stores a new SP key unless the account has one already (concurrent first uses keep the
+    /// first); `false` when one was there.
+    pub async fn set_sp_signing_key(
+        &self,
+        business_id: &str,
+        key_sealed: &str,
+        cert_der_b64: &str,
+    ) -> StoreResult<bool> {
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "update idp_integrations set sp_key_sealed = $2, sp_cert_der = $3 \
+                 where business_id = $1 and sp_key_sealed is null",
+            )
+            .bind(business_id)
+            .bind(key_sealed)
+            .bind(cert_der_b64)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
     pub async fn integration(&self, business_id: &str) -> StoreResult<Option<IntegrationRow>> {
         let sql = format!("select {COLUMNS} from idp_integrations where business_id = $1");
         Ok(with_pool!(self, |p| sqlx::query_as::<_, IntegrationRow>(

@@ -467,6 +467,9 @@ fn SamlStep(saml: SamlView) -> impl IntoView {
             })
         }}
         <AddCertificateForm/>
+        <h4 class="font-medium mt-4 mb-2">"Signed authentication requests"</h4>
+        <p class="text-sm text-slate-600 mb-2">"For IdPs that require signed requests (Entra ID \u{201c}require verification certificates\u{201d}, AD FS): we make a signing key for your account and publish its certificate in our SP metadata. Turn on, then give the IdP the downloaded metadata (or the certificate in it)."</p>
+        <CheckboxForm action="sign_requests" label="Sign authentication requests" checked=saml.sign_requests/>
         <h4 class="font-medium mt-4 mb-2">"IdP-initiated sign-in"</h4>
         <p class="text-sm text-slate-600 mb-2">"Off by default: a response the IdP sends without our request cannot be tied to a browser that asked for it. Turn on only if people start from the IdP's app portal. Desktop activation never accepts it."</p>
         <CheckboxForm action="allow_unsolicited" label="Accept IdP-initiated sign-in" checked=saml.allow_unsolicited/>

@@ -968,6 +968,34 @@ async fn scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats(b: 
     );
     assert_eq!(r.json()["reason"], "removed_from_group");
     assert_eq!(seats_used(&mut admin).await, 1, "only pat's seat is left");
+
+    // DELETE deprovisions too
+    let r = idp
+        .send(scim("POST", "/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("uma@{DOMAIN}"), "active": true})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let uma_id = r.json()["id"].as_str().expect("id").to_string();
+    let r = idp
+        .send(scim("PATCH", &format!("/Groups/{group}"), json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": uma_id}]}]})))
+        .await;
+    assert!(r.status == 204 || r.status == 200, "{}", r.body);
+    let uma = activate(&app, &business, &format!("uma@{DOMAIN}"), "d", &[]).await;
+    assert_eq!(uma.status, 201, "{}", uma.body);
+    assert_eq!(seats_used(&mut admin).await, 2);
+    let r = idp
+        .send(scim("DELETE", &format!("/Users/{uma_id}"), json!({})))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (path, secret) = check(&uma);
+    let r = api(&mut app.client(), "POST", &path, Some(&secret), None).await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (403, "activation_revoked"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.json()["reason"], "deprovisioned");
+    assert_eq!(seats_used(&mut admin).await, 1);
 }
 both!(scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats);
 

@@ -617,3 +617,141 @@ async fn with_scim_on_the_directory_decides_rights_and_deprovisioning(b: Backend
     assert_eq!(last.category.as_deref(), Some("user_deactivated"));
 }
 both!(with_scim_on_the_directory_decides_rights_and_deprovisioning);
+
+async fn signed_authn_requests_verify_with_the_certificate_in_our_metadata(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+    let md = admin.get(&format!("/saml/{business}/metadata")).await.body;
+    assert!(
+        md.contains("AuthnRequestsSigned=\"false\"") && !md.contains("X509Certificate"),
+        "{md}"
+    );
+
+    // turned on: a key is made and its certificate published
+    let r = admin
+        .call(
+            "integration/change",
+            &[("action", "sign_requests"), ("done", "true")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let md = admin.get(&format!("/saml/{business}/metadata")).await.body;
+    assert!(md.contains("AuthnRequestsSigned=\"true\""), "{md}");
+    let cert_b64 = md
+        .split("<ds:X509Certificate>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the signing certificate");
+    let cert = openssl::x509::X509::from_der(
+        &base64::engine::general_purpose::STANDARD
+            .decode(cert_b64)
+            .expect("base64"),
+    )
+    .expect("a certificate");
+    let public = cert.public_key().expect("key");
+    assert!(
+        app.state
+            .db
+            .sp_signing_key(&business)
+            .await
+            .expect("db")
+            .is_some_and(|(sealed, _)| !sealed.contains("PRIVATE")),
+        "sealed at rest"
+    );
+
+    // the redirect carries SigAlg and a Signature over the query before it (bindings §3.4.4.1)
+    let mut carol = app.client();
+    let r = post_form(
+        &mut carol,
+        "/sso/start",
+        &[("email", &format!("carol@{DOMAIN}"))],
+    )
+    .await;
+    let url = idp_url(&r);
+    let query = url.query().expect("query").to_string();
+    let (signed_part, signature) = query.split_once("&Signature=").expect("signed");
+    assert!(signed_part.starts_with("SAMLRequest=") && signed_part.contains("&RelayState="));
+    assert!(
+        signed_part
+            .ends_with("&SigAlg=http%3A%2F%2Fwww.w3.org%2F2001%2F04%2Fxmldsig-more%23rsa-sha256"),
+        "{signed_part}"
+    );
+    let signature: String = url::form_urlencoded::parse(format!("s={signature}").as_bytes())
+        .next()
+        .expect("pair")
+        .1
+        .into_owned();
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(signature)
+        .expect("base64");
+    let mut verifier =
+        openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &public)
+            .expect("verifier");
+    verifier.update(signed_part.as_bytes()).expect("update");
+    assert!(
+        verifier.verify(&signature).expect("verify"),
+        "the signature verifies with the published certificate"
+    );
+    let mut tampered =
+        openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &public)
+            .expect("verifier");
+    tampered
+        .update(
+            signed_part
+                .replace("RelayState=", "RelayState=x")
+                .as_bytes(),
+        )
+        .expect("update");
+    assert!(!tampered.verify(&signature).expect("verify"));
+
+    // sign-in completes as before
+    let request = url
+        .query_pairs()
+        .find(|(k, _)| k == "RelayState")
+        .expect("relay")
+        .1
+        .into_owned();
+    let t = response_for(
+        &app,
+        &business,
+        &request,
+        &format!("carol@{DOMAIN}"),
+        &["g-desktop"],
+    );
+    let r = post_acs(&mut carol, &business, &t.signed()).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // off again: unsigned requests; the same key comes back when turned on again
+    let r = admin
+        .call("integration/change", &[("action", "sign_requests")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post_form(
+        &mut app.client(),
+        "/sso/start",
+        &[("email", &format!("dan@{DOMAIN}"))],
+    )
+    .await;
+    assert!(idp_url(&r).query_pairs().all(|(k, _)| k != "Signature"));
+    assert!(admin
+        .get(&format!("/saml/{business}/metadata"))
+        .await
+        .body
+        .contains("AuthnRequestsSigned=\"false\""));
+    let r = admin
+        .call(
+            "integration/change",
+            &[("action", "sign_requests"), ("done", "true")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        admin
+            .get(&format!("/saml/{business}/metadata"))
+            .await
+            .body
+            .contains(cert_b64),
+        "the key is kept"
+    );
+}
+both!(signed_authn_requests_verify_with_the_certificate_in_our_metadata);
