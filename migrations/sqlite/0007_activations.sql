@@ -55,3 +55,8 @@ ALTER TABLE idp_integrations ADD COLUMN device_limit BIGINT NOT NULL DEFAULT 3;
 ALTER TABLE idp_integrations ADD COLUMN sign_requests BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE idp_integrations ADD COLUMN sp_key_sealed TEXT;
 ALTER TABLE idp_integrations ADD COLUMN sp_cert_der TEXT;
+
+-- The IdP's stable id of a member (the `objectidentifier` claim): SAML sign-in matches people
+-- by it first, so an email renamed at the IdP keeps its account.
+ALTER TABLE memberships ADD COLUMN idp_object_id TEXT;
+CREATE UNIQUE INDEX memberships_object_id ON memberships(business_id, idp_object_id) WHERE idp_object_id IS NOT NULL;

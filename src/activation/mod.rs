@@ -404,7 +404,12 @@ pub async fn complete(
     )
     .await;
     match outcome {
-        Ok(Finished::Asserted { email, groups, .. }) => grant(state, &txn, &email, &groups).await,
+        Ok(Finished::Asserted {
+            email,
+            groups,
+            object_id,
+            ..
+        }) => grant(state, &txn, &email, &groups, object_id.as_deref()).await,
         Ok(_) => Err(ApiError::new(500, "internal", "Unexpected SSO outcome.")),
         Err(r) => Err(saml_error(&r)),
     }
@@ -417,6 +422,7 @@ pub async fn complete_in_browser(
     request_id: &str,
     email: &str,
     groups: &[String],
+    object_id: Option<&str>,
 ) -> Result<(TransactionRow, String), (Option<TransactionRow>, ApiError)> {
     let now = state.clock.now();
     let txn = state
@@ -448,7 +454,7 @@ pub async fn complete_in_browser(
             ),
         ));
     }
-    let activated = match grant(state, &txn, email, groups).await {
+    let activated = match grant(state, &txn, email, groups, object_id).await {
         Ok(a) => a,
         Err(e) => return Err((Some(txn), e)),
     };
@@ -585,6 +591,7 @@ async fn grant(
     txn: &TransactionRow,
     email: &str,
     groups: &[String],
+    object_id: Option<&str>,
 ) -> Result<Activated, ApiError> {
     let now = state.clock.now();
     let row = state
@@ -594,7 +601,7 @@ async fn grant(
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::new(409, "sso_not_active", "Single sign-on is not set up."))?;
     eligible(state, &row, email, groups).await?;
-    let user_id = sso::ensure_member(state, &txn.business_id, email, None::<Role>, now)
+    let user_id = sso::ensure_member(state, &txn.business_id, email, None::<Role>, object_id, now)
         .await
         .map_err(|r| saml_error(&r))?;
     let device_limit = row.device_limit;

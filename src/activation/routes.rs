@@ -261,8 +261,9 @@ pub async fn finish_in_browser(
     request_id: &str,
     email: &str,
     groups: &[String],
+    object_id: Option<&str>,
 ) -> Response {
-    match super::complete_in_browser(state, request_id, email, groups).await {
+    match super::complete_in_browser(state, request_id, email, groups, object_id).await {
         Ok((txn, code)) => txn
             .redirect_uri
             .as_deref()

@@ -262,8 +262,16 @@ async fn acs(
             request_id,
             email,
             groups,
+            object_id,
         }) => {
-            crate::activation::routes::finish_in_browser(&state, &request_id, &email, &groups).await
+            crate::activation::routes::finish_in_browser(
+                &state,
+                &request_id,
+                &email,
+                &groups,
+                object_id.as_deref(),
+            )
+            .await
         }
         Err(r) if r.purpose == Purpose::Activation => {
             crate::activation::routes::refused_in_browser(&state, field(&form, "RelayState"), &r)

@@ -220,6 +220,7 @@ pub enum Finished {
         request_id: String,
         email: String,
         groups: Vec<String>,
+        object_id: Option<String>,
     },
 }
 
@@ -563,11 +564,13 @@ async fn decide(
             ));
         };
         let groups = a.groups().iter().map(|g| g.to_string()).collect();
+        let object_id = a.object_identifier().map(str::to_string);
         return Ok((
             Finished::Asserted {
                 request_id,
                 email,
                 groups,
+                object_id,
             },
             a,
         ));
@@ -600,7 +603,16 @@ async fn decide(
                 || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
         }),
     };
-    match sign_in_user(state, business_id, &email, admin, now).await {
+    match sign_in_user(
+        state,
+        business_id,
+        &email,
+        admin,
+        a.object_identifier(),
+        now,
+    )
+    .await
+    {
         Ok(user_id) => Ok((Finished::SignedIn { user_id, admin }, a)),
         Err(r) => Err((Refused { purpose: p, ..r }, kept(a))),
     }
@@ -656,10 +668,11 @@ async fn sign_in_user(
     business_id: &str,
     email: &str,
     admin: bool,
+    object_id: Option<&str>,
     now: i64,
 ) -> Result<String, Refused> {
     let role = if admin { Role::Admin } else { Role::User };
-    let user_id = ensure_member(state, business_id, email, Some(role), now).await?;
+    let user_id = ensure_member(state, business_id, email, Some(role), object_id, now).await?;
     state
         .db
         .record_sign_in(&user_id, now)
@@ -668,35 +681,72 @@ async fn sign_in_user(
     Ok(user_id)
 }
 
-/// The user the IdP vouched for, created on first sight (no password: the IdP proved the
-/// address), as a member of `business_id`. `role` `None` keeps an existing member's role and
-/// makes a new one a user.
+/// The user the IdP vouched for, as a member of `business_id`: found by the IdP's object id
+/// (`objectidentifier`) first — an address renamed at the IdP keeps its account — then by
+/// email, created on first sight (no password: the IdP proved the address). `role` `None`
+/// keeps an existing member's role and makes a new one a user.
 pub(crate) async fn ensure_member(
     state: &AppState,
     business_id: &str,
     email: &str,
     role: Option<Role>,
+    object_id: Option<&str>,
     now: i64,
 ) -> Result<String, Refused> {
     let p = Purpose::SignIn;
     let db = &state.db;
-    let user = match db
-        .user_by_email(email)
-        .await
-        .map_err(|e| store_refusal(e, p))?
-    {
-        Some(u) => u,
-        None => {
-            // "!sso" never verifies as a password hash
-            let u = db
-                .create_user(email, "!sso", now)
+    let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
+    let by_object = match object_id {
+        Some(oid) => db
+            .member_by_object_id(business_id, oid)
+            .await
+            .map_err(|e| store_refusal(e, p))?,
+        None => None,
+    };
+    let user = match by_object {
+        Some((user_id, known_email)) => {
+            if known_email != email {
+                match db.change_email(&user_id, email).await {
+                    Ok(()) => tracing::info!(
+                        business = business_id,
+                        user = %user_id,
+                        "the IdP renamed a member; their address follows"
+                    ),
+                    Err(StoreError::Conflict { .. }) => {
+                        return Err(Refused::new(
+                            "email_conflict",
+                            format!(
+                                "The IdP's object {} was {known_email} and is now {email}, which another account already uses.",
+                                object_id.unwrap_or_default()
+                            ),
+                            p,
+                        ))
+                    }
+                    Err(e) => return Err(store_refusal(e, p)),
+                }
+            }
+            db.user_by_id(&user_id)
                 .await
-                .map_err(|e| store_refusal(e, p))?;
-            db.mark_email_verified(&u.id, now)
-                .await
-                .map_err(|e| store_refusal(e, p))?;
-            u
+                .map_err(|e| store_refusal(e, p))?
         }
+        None => match db
+            .user_by_email(email)
+            .await
+            .map_err(|e| store_refusal(e, p))?
+        {
+            Some(u) => u,
+            None => {
+                // "!sso" never verifies as a password hash
+                let u = db
+                    .create_user(email, "!sso", now)
+                    .await
+                    .map_err(|e| store_refusal(e, p))?;
+                db.mark_email_verified(&u.id, now)
+                    .await
+                    .map_err(|e| store_refusal(e, p))?;
+                u
+            }
+        },
     };
     match db
         .membership_of(&user.id)
@@ -711,6 +761,23 @@ pub(crate) async fn ensure_member(
             ))
         }
         Some(_) => {
+            if let Some(oid) = object_id {
+                let known = db
+                    .member_object_id(business_id, &user.id)
+                    .await
+                    .map_err(|e| store_refusal(e, p))?;
+                if known.as_deref().is_some_and(|k| k != oid) {
+                    // the address now belongs to another IdP object: not the same person
+                    return Err(Refused::new(
+                        "object_id_mismatch",
+                        format!(
+                            "{email} belongs to IdP object {} here, but the IdP signed in object {oid}.",
+                            known.unwrap_or_default()
+                        ),
+                        p,
+                    ));
+                }
+            }
             if let Some(role) = role {
                 db.set_member_role(business_id, &user.id, role.as_str())
                     .await
@@ -726,6 +793,19 @@ pub(crate) async fn ensure_member(
             )
             .await
             .map_err(|e| store_refusal(e, p))?,
+    }
+    if let Some(oid) = object_id {
+        match db.set_member_object_id(business_id, &user.id, oid).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => {
+                return Err(Refused::new(
+                    "object_id_mismatch",
+                    format!("IdP object {oid} already belongs to another member of this account."),
+                    p,
+                ))
+            }
+            Err(e) => return Err(store_refusal(e, p)),
+        }
     }
     Ok(user.id)
 }

@@ -112,6 +112,62 @@ impl Db {
         Ok(())
     }
 
+    /// The member of `business_id` the IdP knows by `object_id`: (user id, email in lower case).
+    pub async fn member_by_object_id(
+        &self,
+        business_id: &str,
+        object_id: &str,
+    ) -> StoreResult<Option<(String, String)>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, (String, String)>(
+                "select u.id, u.email_lc from memberships m join users u on u.id = m.user_id \
+                 where m.business_id = $1 and m.idp_object_id = $2",
+            )
+            .bind(business_id)
+            .bind(object_id)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+
+    /// The IdP object id recorded for a member, if any.
+    pub async fn member_object_id(
+        &self,
+        business_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<String>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_scalar::<_, Option<String>>(
+                "select idp_object_id from memberships where business_id = $1 and user_id = $2",
+            )
+            .bind(business_id)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await
+        })?
+        .flatten())
+    }
+
+    pub async fn set_member_object_id(
+        &self,
+        business_id: &str,
+        user_id: &str,
+        object_id: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, |p| {
+            sqlx::query(
+                "update memberships set idp_object_id = $3 where business_id = $1 and user_id = $2",
+            )
+            .bind(business_id)
+            .bind(user_id)
+            .bind(object_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     pub async fn set_member_role(
         &self,
         business_id: &str,

@@ -67,6 +67,20 @@ impl Db {
         .ok_or(StoreError::NotFound)
     }
 
+    /// A new address for the user (the IdP renamed them); `Conflict` when another user has it.
+    pub async fn change_email(&self, user_id: &str, email: &str) -> StoreResult<()> {
+        with_pool!(self, |p| sqlx::query(
+            "update users set email = $2, email_lc = $3 where id = $1"
+        )
+        .bind(user_id)
+        .bind(email)
+        .bind(email.to_lowercase())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn mark_email_verified(&self, user_id: &str, now: i64) -> StoreResult<()> {
         with_pool!(self, |p| sqlx::query(
             "update users set email_verified_at = coalesce(email_verified_at, $2) where id = $1"

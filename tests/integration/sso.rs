@@ -189,7 +189,7 @@ pub(crate) fn response_for(
             groups.iter().map(|g| g.to_string()).collect(),
         ),
         ("name".into(), vec![email.to_string()]),
-        ("objectidentifier".into(), vec!["oid-1".into()]),
+        ("objectidentifier".into(), vec![format!("oid-{email}")]),
     ];
     t
 }
@@ -755,3 +755,82 @@ async fn signed_authn_requests_verify_with_the_certificate_in_our_metadata(b: Ba
     );
 }
 both!(signed_authn_requests_verify_with_the_certificate_in_our_metadata);
+
+async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (_admin, business) = active_account(&app).await;
+    let sign_in = |email: String, oid: &'static str| {
+        let app = &app;
+        let business = business.clone();
+        async move {
+            let mut c = app.client();
+            let request = start_sso(&mut c, &email).await;
+            let mut t = response_for(app, &business, &request, &email, &["g-desktop"]);
+            for (name, values) in t.attributes.iter_mut() {
+                if name == "objectidentifier" {
+                    *values = vec![oid.to_string()];
+                }
+            }
+            let r = post_acs(&mut c, &business, &t.signed()).await;
+            (r, c)
+        }
+    };
+    let (r, mut first) = sign_in(format!("erin@{DOMAIN}"), "obj-erin").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(me(&mut first).await["email"], format!("erin@{DOMAIN}"));
+    let id = app
+        .state
+        .db
+        .user_by_email(&format!("erin@{DOMAIN}"))
+        .await
+        .expect("db")
+        .expect("erin")
+        .id;
+
+    // the IdP renames Erin: same object, new address; same account, address follows
+    let (r, mut renamed) = sign_in(format!("erin.smith@{DOMAIN}"), "obj-erin").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let m = me(&mut renamed).await;
+    assert_eq!(m["email"], format!("erin.smith@{DOMAIN}"), "{m}");
+    let now_named = app
+        .state
+        .db
+        .user_by_email(&format!("erin.smith@{DOMAIN}"))
+        .await
+        .expect("db")
+        .expect("renamed");
+    assert_eq!(now_named.id, id, "the same account");
+    assert!(app
+        .state
+        .db
+        .user_by_email(&format!("erin@{DOMAIN}"))
+        .await
+        .expect("db")
+        .is_none());
+
+    // another IdP object presenting Erin's (new) address is not Erin
+    let (r, mut other) = sign_in(format!("erin.smith@{DOMAIN}"), "obj-someone-else").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(me(&mut other).await.is_null());
+    let attempts = app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts[0].category.as_deref(), Some("object_id_mismatch"));
+
+    // a rename onto an address another member holds is refused, not merged
+    let (r, _) = sign_in(format!("fred@{DOMAIN}"), "obj-fred").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (r, _) = sign_in(format!("fred@{DOMAIN}"), "obj-erin").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let attempts = app
+        .state
+        .db
+        .saml_attempts(&business, 1)
+        .await
+        .expect("attempts");
+    assert_eq!(attempts[0].category.as_deref(), Some("email_conflict"));
+}
+both!(people_are_matched_by_their_idp_object_id_before_their_email);
