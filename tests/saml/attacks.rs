@@ -77,6 +77,7 @@ fn cases() -> Vec<Case> {
     vec![
         // Accepted shapes.
         case("assertion signed", signed.clone(), None),
+        case("assertion signed by xmlsec (the validator's own library)", t.signed_by_xmlsec(), None),
         case("response and assertion signed", t.signed_both(), None),
         case("only the response signed covers the assertion", t.signed_response_only(), None),
         with_idp(
@@ -223,11 +224,16 @@ fn cases() -> Vec<Case> {
         // Shape.
         case(
             "assertion as root",
-            signed_assertion.replacen(
-                "<saml:Assertion",
-                "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"",
-                1,
-            ),
+            // the independent signer's assertion declares its namespace itself
+            if signed_assertion.starts_with("<saml:Assertion xmlns:saml=") {
+                signed_assertion.clone()
+            } else {
+                signed_assertion.replacen(
+                    "<saml:Assertion",
+                    "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"",
+                    1,
+                )
+            },
             Some("not_a_response"),
         ),
         case(

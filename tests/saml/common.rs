@@ -1,4 +1,5 @@
-//! Test IdP: throw-away keys, a Response template and signing through samael/xmlsec.
+//! Test IdP: throw-away keys, a Response template, and two signers: our own (assertions in
+//! exclusive canonical form, signed through OpenSSL directly) and samael/xmlsec (responses).
 #![allow(dead_code)]
 
 use openssl::asn1::Asn1Time;
@@ -228,9 +229,101 @@ impl Tpl {
         self.response(&self.assertion(false), false)
     }
 
-    /// Only the assertion signed (the common IdP default).
+    /// Only the assertion signed (the common IdP default), by the independent signer below.
     pub fn signed_with(&self, key: &Key) -> String {
-        sign(&self.response(&self.assertion(true), false), key)
+        self.response(&self.independently_signed_assertion(key), false)
+    }
+
+    /// The same response signed by xmlsec (samael's `sign_xml`), the validator's own library.
+    pub fn signed_by_xmlsec(&self) -> String {
+        sign(&self.response(&self.assertion(true), false), &keys().0)
+    }
+
+    /// The assertion already in exclusive canonical form (its own `xmlns:saml`, attributes in
+    /// order, no empty-element tags), so its digest needs no canonicaliser: a signer on another
+    /// code path than xmlsec, which the validator uses. `signature` goes after the Issuer.
+    fn canonical_assertion(&self, signature: &str) -> String {
+        let text = |v: &str| {
+            v.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let at = |v: &str| text(v).replace('"', "&quot;");
+        let audience = self
+            .audience
+            .as_ref()
+            .map(|a| {
+                format!(
+                    "<saml:AudienceRestriction><saml:Audience>{}</saml:Audience></saml:AudienceRestriction>",
+                    text(a)
+                )
+            })
+            .unwrap_or_default();
+        let irt = self
+            .scd_irt
+            .as_ref()
+            .map(|v| format!(r#" InResponseTo="{}""#, at(v)))
+            .unwrap_or_default();
+        let attributes: String = self
+            .attributes
+            .iter()
+            .map(|(n, vs)| {
+                let values: String = vs
+                    .iter()
+                    .map(|v| format!("<saml:AttributeValue>{}</saml:AttributeValue>", text(v)))
+                    .collect();
+                format!(
+                    r#"<saml:Attribute Name="{}">{values}</saml:Attribute>"#,
+                    at(n)
+                )
+            })
+            .collect();
+        format!(
+            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" IssueInstant="{now}" Version="2.0"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{name_id}</saml:NameID><saml:SubjectConfirmation Method="{method}"><saml:SubjectConfirmationData{irt} NotOnOrAfter="{scd_noa}" Recipient="{recipient}"></saml:SubjectConfirmationData></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions><saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_s1" SessionNotOnOrAfter="{session}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>{attributes}</saml:AttributeStatement></saml:Assertion>"#,
+            id = at(&self.assertion_id),
+            now = ts(NOW),
+            issuer = text(&self.issuer),
+            name_id = text(&self.name_id),
+            method = at(&self.method),
+            scd_noa = ts(self.scd_not_on_or_after),
+            recipient = at(&self.recipient),
+            nb = ts(self.not_before),
+            noa = ts(self.not_on_or_after),
+            session = ts(NOW + 8 * 3600),
+        )
+    }
+
+    /// XML-DSig by hand (enveloped signature, exclusive c14n, the template's digest and
+    /// signature algorithms): digest of the canonical assertion, SignedInfo in canonical form,
+    /// RSA PKCS#1 v1.5 through OpenSSL's EVP API directly.
+    pub fn independently_signed_assertion(&self, key: &Key) -> String {
+        use base64::Engine as _;
+        use openssl::hash::{hash, MessageDigest};
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let md = |alg: &str| match alg {
+            SHA1 | RSA_SHA1 => MessageDigest::sha1(),
+            _ => MessageDigest::sha256(),
+        };
+        let digest = hash(
+            md(&self.digest_alg),
+            self.canonical_assertion("").as_bytes(),
+        )
+        .unwrap();
+        let signed_info = format!(
+            r##"<ds:SignedInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{}"></ds:SignatureMethod><ds:Reference URI="#{}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"></ds:Transform><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="{}"></ds:DigestMethod><ds:DigestValue>{}</ds:DigestValue></ds:Reference></ds:SignedInfo>"##,
+            self.sig_alg,
+            self.assertion_id,
+            self.digest_alg,
+            b64(&digest)
+        );
+        let pkey = PKey::private_key_from_der(&key.key_der).unwrap();
+        let mut signer = openssl::sign::Signer::new(md(&self.sig_alg), &pkey).unwrap();
+        signer.update(signed_info.as_bytes()).unwrap();
+        let value = b64(&signer.sign_to_vec().unwrap());
+        let signature = format!(
+            r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">{signed_info}<ds:SignatureValue>{value}</ds:SignatureValue></ds:Signature>"#
+        );
+        self.canonical_assertion(&signature)
     }
 
     pub fn signed(&self) -> String {
