@@ -296,9 +296,14 @@ async fn new_session(
     let hash = state.secret.hash_token(&token);
     state
         .db
-        .create_session(&hash, user_id, now, now + state.settings.session_secs)
+        .create_session_in(
+            &hash,
+            user_id,
+            "business",
+            now,
+            now + state.settings.session_secs,
+        )
         .await?;
-    state.db.set_session_workspace(&hash, "business").await?;
     Ok(session::set_cookie(
         state,
         &token,

@@ -377,7 +377,13 @@ async fn decide(
     let Some(xml) = xml else {
         return refuse("malformed", "SAMLResponse is not base64.".into());
     };
-    let row = match state.db.integration(business_id).await {
+    // the account's settings, certificates and domains, read at once
+    let (row, certs, domains) = tokio::join!(
+        state.db.integration(business_id),
+        state.db.idp_certificates(business_id),
+        state.db.domains_of(business_id)
+    );
+    let row = match row {
         Ok(Some(row)) => row,
         Ok(None) => {
             return refuse(
@@ -387,7 +393,7 @@ async fn decide(
         }
         Err(e) => return Err((store_refusal(e, p), None)),
     };
-    let certs = match state.db.idp_certificates(business_id).await {
+    let certs = match certs {
         Ok(c) => c,
         Err(e) => return Err((store_refusal(e, p), None)),
     };
@@ -522,7 +528,7 @@ async fn decide(
     }
     let email = a.name_id.trim().to_lowercase();
     let domain = email.rsplit_once('@').map(|(_, d)| d.to_string());
-    let verified = match state.db.domains_of(business_id).await {
+    let verified = match domains {
         Ok(d) => d
             .into_iter()
             .filter(|d| d.status == "verified")
@@ -698,26 +704,27 @@ pub(crate) async fn ensure_member(
     let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
     let by_object = match object_id {
         Some(oid) => db
-            .member_by_object_id(business_id, oid)
+            .sso_member_by_object_id(business_id, oid)
             .await
             .map_err(|e| store_refusal(e, p))?,
         None => None,
     };
-    let user = match by_object {
-        Some((user_id, known_email)) => {
-            if known_email != email {
-                match db.change_email(&user_id, email).await {
+    let member = match by_object {
+        Some(m) => {
+            if m.email_lc != email {
+                match db.change_email(&m.user_id, email).await {
                     Ok(()) => tracing::info!(
                         business = business_id,
-                        user = %user_id,
+                        user = %m.user_id,
                         "the IdP renamed a member; their address follows"
                     ),
                     Err(StoreError::Conflict { .. }) => {
                         return Err(Refused::new(
                             "email_conflict",
                             format!(
-                                "The IdP's object {} was {known_email} and is now {email}, which another account already uses.",
-                                object_id.unwrap_or_default()
+                                "The IdP's object {} was {} and is now {email}, which another account already uses.",
+                                object_id.unwrap_or_default(),
+                                m.email_lc
                             ),
                             p,
                         ))
@@ -725,35 +732,34 @@ pub(crate) async fn ensure_member(
                     Err(e) => return Err(store_refusal(e, p)),
                 }
             }
-            db.user_by_id(&user_id)
-                .await
-                .map_err(|e| store_refusal(e, p))?
+            Some(m)
         }
-        None => match db
-            .user_by_email(email)
+        None => db
+            .sso_member_by_email(email)
             .await
-            .map_err(|e| store_refusal(e, p))?
-        {
-            Some(u) => u,
-            None => {
-                // "!sso" never verifies as a password hash
-                let u = db
-                    .create_user(email, "!sso", now)
-                    .await
-                    .map_err(|e| store_refusal(e, p))?;
-                db.mark_email_verified(&u.id, now)
-                    .await
-                    .map_err(|e| store_refusal(e, p))?;
-                u
-            }
-        },
+            .map_err(|e| store_refusal(e, p))?,
     };
-    match db
-        .membership_of(&user.id)
+    let Some(member) = member else {
+        // first sight: the user, their membership and object id
+        let user_id = db
+            .create_sso_user(email, now)
+            .await
+            .map_err(|e| store_refusal(e, p))?;
+        db.add_member(
+            business_id,
+            &user_id,
+            role.unwrap_or(Role::User).as_str(),
+            now,
+        )
         .await
-        .map_err(|e| store_refusal(e, p))?
-    {
-        Some(m) if m.business_id != business_id => {
+        .map_err(|e| store_refusal(e, p))?;
+        if let Some(oid) = object_id {
+            set_object_id(state, business_id, &user_id, oid).await?;
+        }
+        return Ok(user_id);
+    };
+    match member.business_id.as_deref() {
+        Some(b) if b != business_id => {
             return Err(Refused::new(
                 "member_of_other_business",
                 format!("{email} is a member of another business account."),
@@ -761,25 +767,20 @@ pub(crate) async fn ensure_member(
             ))
         }
         Some(_) => {
-            if let Some(oid) = object_id {
-                let known = db
-                    .member_object_id(business_id, &user.id)
-                    .await
-                    .map_err(|e| store_refusal(e, p))?;
-                if known.as_deref().is_some_and(|k| k != oid) {
+            if let (Some(oid), Some(known)) = (object_id, member.idp_object_id.as_deref()) {
+                if known != oid {
                     // the address now belongs to another IdP object: not the same person
                     return Err(Refused::new(
                         "object_id_mismatch",
                         format!(
-                            "{email} belongs to IdP object {} here, but the IdP signed in object {oid}.",
-                            known.unwrap_or_default()
+                            "{email} belongs to IdP object {known} here, but the IdP signed in object {oid}."
                         ),
                         p,
                     ));
                 }
             }
-            if let Some(role) = role {
-                db.set_member_role(business_id, &user.id, role.as_str())
+            if let Some(role) = role.filter(|r| member.role.as_deref() != Some(r.as_str())) {
+                db.set_member_role(business_id, &member.user_id, role.as_str())
                     .await
                     .map_err(|e| store_refusal(e, p))?
             }
@@ -787,27 +788,38 @@ pub(crate) async fn ensure_member(
         None => db
             .add_member(
                 business_id,
-                &user.id,
+                &member.user_id,
                 role.unwrap_or(Role::User).as_str(),
                 now,
             )
             .await
             .map_err(|e| store_refusal(e, p))?,
     }
-    if let Some(oid) = object_id {
-        match db.set_member_object_id(business_id, &user.id, oid).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict { .. }) => {
-                return Err(Refused::new(
-                    "object_id_mismatch",
-                    format!("IdP object {oid} already belongs to another member of this account."),
-                    p,
-                ))
-            }
-            Err(e) => return Err(store_refusal(e, p)),
-        }
+    if let (Some(oid), None) = (object_id, member.idp_object_id.as_deref()) {
+        set_object_id(state, business_id, &member.user_id, oid).await?;
     }
-    Ok(user.id)
+    Ok(member.user_id)
+}
+
+async fn set_object_id(
+    state: &AppState,
+    business_id: &str,
+    user_id: &str,
+    oid: &str,
+) -> Result<(), Refused> {
+    match state
+        .db
+        .set_member_object_id(business_id, user_id, oid)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict { .. }) => Err(Refused::new(
+            "object_id_mismatch",
+            format!("IdP object {oid} already belongs to another member of this account."),
+            Purpose::SignIn,
+        )),
+        Err(e) => Err(store_refusal(e, Purpose::SignIn)),
+    }
 }
 
 /// Password sign-in is refused for addresses of an organisation that signs in with SSO,

@@ -21,6 +21,16 @@ pub struct OrgDetails {
     pub phone: String,
 }
 
+/// A user as SAML sign-in sees them: their membership, role and IdP object id, if any.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SsoMember {
+    pub user_id: String,
+    pub email_lc: String,
+    pub business_id: Option<String>,
+    pub role: Option<String>,
+    pub idp_object_id: Option<String>,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct MembershipRow {
     pub business_id: String,
@@ -112,15 +122,16 @@ impl Db {
         Ok(())
     }
 
-    /// The member of `business_id` the IdP knows by `object_id`: (user id, email in lower case).
-    pub async fn member_by_object_id(
+    /// The member of `business_id` the IdP knows by `object_id`.
+    pub async fn sso_member_by_object_id(
         &self,
         business_id: &str,
         object_id: &str,
-    ) -> StoreResult<Option<(String, String)>> {
+    ) -> StoreResult<Option<SsoMember>> {
         Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, (String, String)>(
-                "select u.id, u.email_lc from memberships m join users u on u.id = m.user_id \
+            sqlx::query_as::<_, SsoMember>(
+                "select u.id as user_id, u.email_lc, m.business_id, m.role, m.idp_object_id \
+                 from memberships m join users u on u.id = m.user_id \
                  where m.business_id = $1 and m.idp_object_id = $2",
             )
             .bind(business_id)
@@ -130,22 +141,17 @@ impl Db {
         })?)
     }
 
-    /// The IdP object id recorded for a member, if any.
-    pub async fn member_object_id(
-        &self,
-        business_id: &str,
-        user_id: &str,
-    ) -> StoreResult<Option<String>> {
+    /// The user with this address and their membership (of any account), in one query.
+    pub async fn sso_member_by_email(&self, email_lc: &str) -> StoreResult<Option<SsoMember>> {
         Ok(with_pool!(self, |p| {
-            sqlx::query_scalar::<_, Option<String>>(
-                "select idp_object_id from memberships where business_id = $1 and user_id = $2",
+            sqlx::query_as::<_, SsoMember>(
+                "select u.id as user_id, u.email_lc, m.business_id, m.role, m.idp_object_id \
+                 from users u left join memberships m on m.user_id = u.id where u.email_lc = $1",
             )
-            .bind(business_id)
-            .bind(user_id)
+            .bind(email_lc)
             .fetch_optional(p)
             .await
-        })?
-        .flatten())
+        })?)
     }
 
     pub async fn set_member_object_id(

@@ -54,26 +54,16 @@ impl Db {
         business_id: &str,
         now: i64,
     ) -> StoreResult<Option<SamlRequestRow>> {
-        let n = with_pool!(self, |p| {
-            sqlx::query(
+        // one statement: only the request that flips `used_at` gets the row
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, SamlRequestRow>(
                 "update saml_requests set used_at = $3 where id = $1 and business_id = $2 \
-                 and used_at is null and expires_at > $3",
+                 and used_at is null and expires_at > $3 \
+                 returning id, business_id, binding_hash, purpose, user_id, expires_at",
             )
             .bind(id)
             .bind(business_id)
             .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        if n != 1 {
-            return Ok(None);
-        }
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, SamlRequestRow>(
-                "select id, business_id, binding_hash, purpose, user_id, expires_at from saml_requests where id = $1",
-            )
-            .bind(id)
             .fetch_optional(p)
             .await
         })?)

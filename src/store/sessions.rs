@@ -20,15 +20,29 @@ impl Db {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
+        self.create_session_in(token_hash, user_id, "personal", now, expires_at)
+            .await
+    }
+
+    /// A session that starts in `workspace` ("personal" or "business").
+    pub async fn create_session_in(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        workspace: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
         with_pool!(self, |p| {
             sqlx::query(
             "insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at) \
-             values ($1, $2, 'personal', $3, $3, $4)"
+             values ($1, $2, $5, $3, $3, $4)"
         )
         .bind(token_hash)
         .bind(user_id)
         .bind(now)
         .bind(expires_at)
+        .bind(workspace)
         .execute(p)
         .await
         .map(|r| r.rows_affected())
