@@ -65,7 +65,7 @@ test("employees download the app from the link, activate it with SSO, and lose i
   await employee.getByRole("button", { name: "Continue with SSO" }).click();
   await employee.getByLabel("Email").fill(`carla@${domain}`);
   await employee.getByRole("button", { name: "Sign in at the IdP" }).click();
-  await expect(employee).toHaveURL(/\/directdownload\/pd$/);
+  await expect(employee).toHaveURL(/\/directdownload\/pd\?experience=sso$/);
   await expect(employee.getByTestId("manual-activation")).toContainText("activate --email");
   const [download] = await Promise.all([
     employee.waitForEvent("download"),

@@ -18,10 +18,9 @@ CREATE TABLE activation_transactions (
     created_at      BIGINT NOT NULL,
     expires_at      BIGINT NOT NULL,
     used_at         BIGINT,
-    -- loopback path: the one-time code (hash), the activation it hands over and the sealed
-    -- result (licence and secret) it redeems
+    -- loopback path: the one-time code (hash) and the sealed identity the IdP vouched for,
+    -- which the app redeems with its PKCE verifier for the seat and the licence
     code_hash       TEXT UNIQUE,
-    activation_id   TEXT,
     code_expires_at BIGINT,
     result_sealed   TEXT,
     redeemed_at     BIGINT

@@ -43,8 +43,6 @@ fn ended_because(reason: &str) -> &'static str {
         "seat_freed" => "Seat freed by an admin",
         "deactivated" => "Deactivated on the device",
         "replaced" => "Activated again on the same device",
-        "code_verifier_mismatch" => "Refused: the app could not prove the activation was its own",
-        "never_redeemed" => "The app never collected its licence",
         _ => "Ended",
     }
 }

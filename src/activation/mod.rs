@@ -344,9 +344,10 @@ pub(crate) fn saml_error(r: &sso::Refused) -> ApiError {
             "internal",
             "The server could not complete the activation.",
         ),
+        // the detail (what we got, what we expected) is for the admin's SSO attempts
         _ => ApiError {
             category: Some(r.category.clone()),
-            ..ApiError::new(401, "saml_invalid", r.detail.clone())
+            ..ApiError::new(401, "saml_invalid", r.public_message())
         },
     }
 }
@@ -454,26 +455,49 @@ pub async fn complete_in_browser(
             ),
         ));
     }
-    let activated = match grant(state, &txn, email, groups, object_id).await {
-        Ok(a) => a,
-        Err(e) => return Err((Some(txn), e)),
+    // refusals the browser can report now; the seat waits for the app's proof (PKCE)
+    let row = match state.db.integration(&txn.business_id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            return Err((
+                Some(txn),
+                ApiError::new(409, "sso_not_active", "Single sign-on is not set up."),
+            ))
+        }
+        Err(e) => return Err((Some(txn), ApiError::internal(e))),
+    };
+    if let Err(e) = eligible(state, &row, email, groups).await {
+        return Err((Some(txn), e));
+    }
+    let identity = Identity {
+        email: email.to_string(),
+        groups: groups.to_vec(),
+        object_id: object_id.map(str::to_string),
     };
     let code = random_token();
+    // who the IdP vouched for, sealed until the app redeems the code
     let sealed = state
         .secret
-        .seal(&serde_json::to_vec(&activated).unwrap_or_default());
+        .seal(&serde_json::to_vec(&identity).unwrap_or_default());
     state
         .db
         .set_activation_code(
             &txn.id,
             &state.secret.hash_token(&code),
             now + CODE_TTL_SECS,
-            &activated.activation_id,
             &sealed,
         )
         .await
         .map_err(|e| (Some(txn.clone()), ApiError::internal(e)))?;
     Ok((txn, code))
+}
+
+/// The validated identity a loopback code stands for.
+#[derive(Serialize, Deserialize)]
+struct Identity {
+    email: String,
+    groups: Vec<String>,
+    object_id: Option<String>,
 }
 
 /// Completion (b), second half: the app redeems the loopback code with its `code_verifier`.
@@ -496,27 +520,27 @@ pub async fn redeem(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(bad)?;
-    let activated: Activated = state
+    let identity: Identity = state
         .secret
         .open(&sealed)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| ApiError::new(500, "internal", "The activation result is unreadable."))?;
     if !pkce_matches(code_verifier, &txn.code_challenge) {
-        // the code is burnt; so is the activation it would have handed out
-        if let Err(e) = state
-            .db
-            .revoke_activation(&activated.activation_id, "code_verifier_mismatch", now)
-            .await
-        {
-            tracing::warn!(error = %e, "revoking an unredeemed activation failed");
-        }
+        // the code is burnt, and nothing was granted
         return Err(ApiError::new(
             400,
             "invalid_code_verifier",
             "code_verifier does not match the code_challenge this transaction started with.",
         ));
     }
-    Ok(activated)
+    grant(
+        state,
+        &txn,
+        &identity.email,
+        &identity.groups,
+        identity.object_id.as_deref(),
+    )
+    .await
 }
 
 /// Is the person eligible: active and in the desktop users group. With SCIM on, the
@@ -572,6 +596,18 @@ async fn eligible(
                     Err(outside())
                 };
             }
+        } else if state
+            .db
+            .scim_user_deleted(business_id, email)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            // deleted by the IdP (DELETE is deprovisioning): not back through the claims
+            return Err(ApiError::new(
+                403,
+                "user_deactivated",
+                "Your account has been deactivated by your organisation.",
+            ));
         }
     }
     let member = groups.iter().any(|g| {

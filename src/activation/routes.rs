@@ -95,10 +95,9 @@ async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ip = client
-        .and_then(|Extension(ClientIp(ip))| ip)
-        .map(|ip| ip.to_string());
-    let key = format!("activation-start:{}", ip.as_deref().unwrap_or("unknown"));
+    let addr = client.and_then(|Extension(ClientIp(ip))| ip);
+    let ip = addr.map(|ip| ip.to_string());
+    let key = format!("activation-start:{}", rate_key(addr));
     if let Err(wait) = state.activation_limiter.take(&key) {
         let mut res = error_response(&ApiError::new(
             429,
@@ -212,7 +211,24 @@ async fn keys(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    no_store(([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response())
+}
+
+/// The rate-limit bucket of a client: its IPv4 address, or its IPv6 /64 (one host's share of
+/// a network; per-address buckets would let one /64 have 2^64 of them).
+fn rate_key(ip: Option<std::net::IpAddr>) -> String {
+    match ip {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Some(ip) => ip.to_string(),
+        None => "unknown".into(),
+    }
 }
 
 /// `uri` with the query pairs added (the app's own query is kept).
@@ -299,4 +315,21 @@ pub async fn refused_in_browser(
             .and_then(|uri| to_app_with_error(uri, &t.id, &e))
     })
     .unwrap_or_else(|| browser_error(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_key;
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64() {
+        let a = rate_key("2001:db8:1:2:aaaa::1".parse().ok());
+        let b = rate_key("2001:db8:1:2:bbbb::9".parse().ok());
+        let c = rate_key("2001:db8:1:3::1".parse().ok());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(rate_key("::ffff:192.0.2.7".parse().ok()), "192.0.2.7");
+        assert_eq!(rate_key("192.0.2.7".parse().ok()), "192.0.2.7");
+        assert_eq!(rate_key(None), "unknown");
+    }
 }

@@ -64,8 +64,14 @@ pub async fn signin(email: String, password: String, next: Option<String>) -> Re
 /// Only local paths are followed after sign-in (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
+        // browsers drop tabs and newlines from URLs ("/\t/evil.example" is "//evil.example"):
+        // no whitespace or control characters at all
         Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 =>
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_whitespace() || c.is_control())
+                && n.len() < 512 =>
         {
             n.to_string()
         }
@@ -400,6 +406,12 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/dashboard");
         assert_eq!(safe_next(Some("//evil.example/")), "/dashboard");
         assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/dashboard");
+        assert_eq!(
+            safe_next(Some("/directdownload/pd?experience=sso")),
+            "/directdownload/pd?experience=sso"
+        );
         assert_eq!(safe_next(None), "/dashboard");
     }
 }

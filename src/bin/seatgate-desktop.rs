@@ -603,6 +603,12 @@ async fn check(cli: &Cli) -> Result<(), Failure> {
                 .unwrap_or_default();
             let claims = licence::verify(licence, &key, now)
                 .map_err(|e| Failure::new("bad_licence", e.to_string()))?;
+            if claims.act != stored.activated.activation_id {
+                return Err(Failure::new(
+                    "bad_licence",
+                    "The server renewed a licence for another activation.",
+                ));
+            }
             stored.activated.licence = licence.to_string();
             stored.activated.licence_expires_at = claims.exp;
             save(&dir, &stored.server.clone(), &key, &stored.activated)?;
@@ -613,6 +619,10 @@ async fn check(cli: &Cli) -> Result<(), Failure> {
                 when(claims.exp)
             );
             Ok(())
+        }
+        // the server is there but cannot answer now: like being offline
+        Ok((status, res)) if status >= 500 || status == 429 => {
+            offline(&stored, &key, now, api_failure(status, &res))
         }
         Ok((status, res)) => {
             let failure = api_failure(status, &res);
@@ -627,22 +637,27 @@ async fn check(cli: &Cli) -> Result<(), Failure> {
             }
             Err(failure)
         }
-        Err(f) => match licence::verify(&stored.activated.licence, &key, now) {
-            Ok(claims) => {
-                println!(
-                    "OFFLINE {} for {}: the server is unreachable ({}); the licence works until {}.",
-                    claims.product,
-                    claims.email,
-                    f.message,
-                    when(claims.exp)
-                );
-                Ok(())
-            }
-            Err(e) => Err(Failure::new(
-                "bad_licence",
-                format!("{e}; and {}", f.message),
-            )),
-        },
+        Err(f) => offline(&stored, &key, now, f),
+    }
+}
+
+/// The server could not say: the stored licence decides until it expires.
+fn offline(stored: &Stored, key: &[u8], now: i64, f: Failure) -> Result<(), Failure> {
+    match licence::verify(&stored.activated.licence, key, now) {
+        Ok(claims) => {
+            println!(
+                "OFFLINE {} for {}: the server could not be asked ({}); the licence works until {}.",
+                claims.product,
+                claims.email,
+                f.message,
+                when(claims.exp)
+            );
+            Ok(())
+        }
+        Err(e) => Err(Failure::new(
+            "bad_licence",
+            format!("{e}; and {}", f.message),
+        )),
     }
 }
 

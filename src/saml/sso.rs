@@ -644,6 +644,10 @@ async fn scim_standing(
         .into_iter()
         .next()
     else {
+        // deleted by the IdP (DELETE is deprovisioning) counts as deactivated
+        if state.db.scim_user_deleted(business_id, email).await? {
+            return Ok(Some(ScimStanding::Deactivated));
+        }
         return Ok(None);
     };
     if !user.active {

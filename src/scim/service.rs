@@ -522,7 +522,11 @@ async fn save_user(
         Err(e) => return Err(store_err(e)),
     }
     if before.active && !row.active {
-        deprovisioned(acct, &row.user_name).await?;
+        // a rename in the same request: the person signed in under the old name
+        deprovisioned(acct, &before.user_name).await?;
+        if !before.user_name.eq_ignore_ascii_case(&row.user_name) {
+            deprovisioned(acct, &row.user_name).await?;
+        }
     }
     let r = render_users(acct, std::slice::from_ref(&row)).await?;
     Ok(Reply::resource(

@@ -185,8 +185,8 @@ pub fn spawn_housekeeping(state: AppState) {
             if let Err(e) = state.db.prune_saml(now).await {
                 tracing::warn!(error = %e, "pruning SAML requests and attempts failed");
             }
-            if let Err(e) = state.db.revoke_unredeemed_activations(now).await {
-                tracing::warn!(error = %e, "revoking unredeemed activations failed");
+            if let Err(e) = state.db.clear_expired_activation_codes(now).await {
+                tracing::warn!(error = %e, "clearing expired activation codes failed");
             }
             if let Err(e) = state.db.prune_activation_transactions(now - 86_400).await {
                 tracing::warn!(error = %e, "pruning activation transactions failed");

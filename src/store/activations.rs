@@ -196,24 +196,22 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Loopback path: the one-time code and the sealed result it redeems.
+    /// Loopback path: the one-time code and the sealed identity it redeems.
     pub async fn set_activation_code(
         &self,
         id: &str,
         code_hash: &str,
         code_expires_at: i64,
-        activation_id: &str,
         result_sealed: &str,
     ) -> StoreResult<()> {
         with_pool!(self, |p| {
             sqlx::query(
                 "update activation_transactions set code_hash = $2, code_expires_at = $3, \
-                 activation_id = $4, result_sealed = $5 where id = $1",
+                 result_sealed = $4 where id = $1",
             )
             .bind(id)
             .bind(code_hash)
             .bind(code_expires_at)
-            .bind(activation_id)
             .bind(result_sealed)
             .execute(p)
             .await
@@ -388,35 +386,80 @@ impl Db {
         reason: &str,
         now: i64,
     ) -> StoreResult<u64> {
-        let revoke = format!(
-            "update activations set revoked_at = ${n}, revoked_reason = ${r} where revoked_at is null and ({filter})",
-            n = args.len() + 1,
-            r = args.len() + 2
+        self.revoke_and_free(filter, args, reason, now, None).await
+    }
+
+    /// `revoke_where` under the locks `grant_seat` takes (SQLite: `BEGIN IMMEDIATE`;
+    /// PostgreSQL: the subscriptions' rows, in id order), so a grant in flight is either seen
+    /// or waits: a device never stays active without its seat. `free` also deletes that
+    /// (subscription, user) seat whatever the devices.
+    async fn revoke_and_free(
+        &self,
+        filter: &str,
+        args: &[&str],
+        reason: &str,
+        now: i64,
+        free: Option<(&str, &str)>,
+    ) -> StoreResult<u64> {
+        let sqlite = matches!(self, Db::Sqlite(_));
+        let n = args.len();
+        let lock = format!(
+            "select id from license_keys where id in (select license_key_id from activations \
+             where revoked_at is null and ({filter})) or id = ${k} order by id for update",
+            k = n + 1
         );
-        let free = "delete from seat_assignments where not exists (select 1 from activations a \
-             where a.license_key_id = seat_assignments.license_key_id and a.user_id = seat_assignments.user_id \
-             and a.revoked_at is null) and user_id in (select user_id from activations where revoked_at = $1 and revoked_reason = $2)";
+        let revoke = format!(
+            "update activations set revoked_at = ${t}, revoked_reason = ${r} \
+             where revoked_at is null and ({filter}) returning license_key_id, user_id",
+            t = n + 1,
+            r = n + 2
+        );
+        let release = "delete from seat_assignments where license_key_id = $1 and user_id = $2 \
+             and not exists (select 1 from activations a where a.license_key_id = $1 \
+             and a.user_id = $2 and a.revoked_at is null)";
         with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            let mut q = sqlx::query(&revoke);
+            let mut tx = if sqlite {
+                p.begin_with("BEGIN IMMEDIATE").await?
+            } else {
+                p.begin().await?
+            };
+            if !sqlite {
+                let mut q = sqlx::query_scalar::<_, String>(&lock);
+                for a in args {
+                    q = q.bind(*a);
+                }
+                q.bind(free.map(|(k, _)| k).unwrap_or(""))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            }
+            let mut q = sqlx::query_as::<_, (String, String)>(&revoke);
             for a in args {
                 q = q.bind(*a);
             }
-            let n = q
-                .bind(now)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n > 0 {
-                sqlx::query(free)
-                    .bind(now)
-                    .bind(reason)
+            let mut pairs = q.bind(now).bind(reason).fetch_all(&mut *tx).await?;
+            let revoked = pairs.len() as u64;
+            pairs.sort();
+            pairs.dedup();
+            for (key, user) in &pairs {
+                sqlx::query(release)
+                    .bind(key)
+                    .bind(user)
                     .execute(&mut *tx)
                     .await?;
             }
+            let mut freed = 0;
+            if let Some((key, user)) = free {
+                freed = sqlx::query(
+                    "delete from seat_assignments where license_key_id = $1 and user_id = $2",
+                )
+                .bind(key)
+                .bind(user)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
             tx.commit().await?;
-            Ok(n)
+            Ok(revoked + freed)
         })
     }
 
@@ -450,28 +493,27 @@ impl Db {
         user_id: &str,
         now: i64,
     ) -> StoreResult<u64> {
-        let n = self
-            .revoke_where(
-                "business_id = $1 and license_key_id = $2 and user_id = $3",
-                &[business_id, license_key_id, user_id],
-                "seat_freed",
-                now,
-            )
-            .await?;
-        // a seat held without an active device is freed too
-        let m = with_pool!(self, |p| {
-            sqlx::query(
-                "delete from seat_assignments where license_key_id = $1 and user_id = $2 \
-                 and license_key_id in (select id from license_keys where business_id = $3)",
+        // only this account's subscriptions
+        let owned = with_pool!(self, |p| {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from license_keys where id = $1 and business_id = $2",
             )
             .bind(license_key_id)
-            .bind(user_id)
             .bind(business_id)
-            .execute(p)
+            .fetch_one(p)
             .await
-            .map(|r| r.rows_affected())
         })?;
-        Ok(n + m)
+        if owned == 0 {
+            return Ok(0);
+        }
+        self.revoke_and_free(
+            "business_id = $1 and license_key_id = $2 and user_id = $3",
+            &[business_id, license_key_id, user_id],
+            "seat_freed",
+            now,
+            Some((license_key_id, user_id)),
+        )
+        .await
     }
 
     /// With SCIM on: revokes the devices of provisioned people who are deactivated, deleted,
@@ -557,21 +599,9 @@ impl Db {
         Ok(())
     }
 
-    /// Activations whose loopback code expired unredeemed: nobody holds their secret, so they
-    /// end and give their seat back.
-    pub async fn revoke_unredeemed_activations(&self, now: i64) -> StoreResult<u64> {
-        let n = self
-            .revoke_where(
-                // no filter arguments: $1 is `now`, bound by revoke_where
-                "id in (select activation_id from activation_transactions \
-                 where result_sealed is not null and code_expires_at < $1)",
-                &[],
-                "never_redeemed",
-                now,
-            )
-            .await;
-        // the sealed results of expired codes are useless: drop them
-        with_pool!(self, |p| {
+    /// Sealed identities of loopback codes that expired unredeemed are of no further use.
+    pub async fn clear_expired_activation_codes(&self, now: i64) -> StoreResult<u64> {
+        Ok(with_pool!(self, |p| {
             sqlx::query(
                 "update activation_transactions set result_sealed = null \
                  where result_sealed is not null and code_expires_at < $1",
@@ -580,8 +610,7 @@ impl Db {
             .execute(p)
             .await
             .map(|r| r.rows_affected())
-        })?;
-        n
+        })?)
     }
 
     /// Old transactions (used or not) go after a day.

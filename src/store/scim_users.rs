@@ -120,6 +120,21 @@ impl Db {
             .collect())
     }
 
+    /// Whether the IdP deleted a user of this name (and has not provisioned it again).
+    pub async fn scim_user_deleted(&self, business_id: &str, user_name: &str) -> StoreResult<bool> {
+        let n = with_pool!(self, |p| {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from scim_users where business_id = $1 and user_name_key = $2 \
+                 and deleted_at is not null",
+            )
+            .bind(business_id)
+            .bind(user_name.to_lowercase())
+            .fetch_one(p)
+            .await
+        })?;
+        Ok(n > 0)
+    }
+
     pub async fn scim_user(&self, business_id: &str, id: &str) -> StoreResult<Option<ScimUserRow>> {
         Ok(self
             .scim_users_by(business_id, UserKey::Id(id))

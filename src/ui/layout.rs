@@ -79,7 +79,13 @@ where
                         match me.await {
                             Ok(Some(me)) => EitherOf3::A(children(me)),
                             Ok(None) => {
-                                let next = location.pathname.get_untracked();
+                                // the query too: `/directdownload/pd?experience=sso` comes back whole
+                                let search = location.search.get_untracked();
+                                let next = if search.is_empty() {
+                                    location.pathname.get_untracked()
+                                } else {
+                                    format!("{}?{search}", location.pathname.get_untracked())
+                                };
                                 let path = format!("/signin?next={}", urlencode(&next));
                                 EitherOf3::B(view! { <Redirect path=path/> })
                             }

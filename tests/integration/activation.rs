@@ -648,6 +648,8 @@ async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
         "no portal session comes of an activation"
     );
 
+    // nothing is granted before the app proves itself with its verifier
+    assert_eq!(seats_used(&mut admin).await, 0);
     // the code with the wrong verifier is burnt
     let r = api(
         &mut app_client,
@@ -677,6 +679,7 @@ async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
         "{}",
         r.body
     );
+    assert_eq!(seats_used(&mut admin).await, 0, "a burnt code took no seat");
 
     // a new round: redeemed once with the right verifier
     let s = start(&app, &mut app_client, body.clone()).await;
@@ -755,7 +758,7 @@ async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
     assert_eq!(get(&q, "error"), Some("saml_invalid"));
     assert_eq!(get(&q, "category"), Some("wrong_audience"));
 
-    // a code never redeemed: when it expires, housekeeping ends the activation and frees the seat
+    // a code never redeemed takes no seat, and its sealed identity is cleared when it expires
     assert_eq!(seats_used(&mut admin).await, 1, "lee's seat");
     let email = format!("ned@{DOMAIN}");
     let mut body = start_body(&email, "dev-1");
@@ -764,28 +767,23 @@ async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
     let xml = response_for(&app, &business, &s.request_id, &email, &["g-desktop"]).signed();
     let (_, q) = location_query(&post_acs(&mut browser, &business, &xml).await);
     let code_value = get(&q, "code").expect("code").to_string();
-    assert_eq!(seats_used(&mut admin).await, 2);
+    assert_eq!(seats_used(&mut admin).await, 1);
     let now = app.state.clock.now();
+    let db = &app.state.db;
     assert_eq!(
-        app.state
-            .db
-            .revoke_unredeemed_activations(now)
-            .await
-            .expect("db"),
+        db.clear_expired_activation_codes(now).await.expect("db"),
         0,
         "not yet expired"
     );
     app.state.clock.advance(121);
     let now = app.state.clock.now();
-    assert_eq!(
-        app.state
-            .db
-            .revoke_unredeemed_activations(now)
-            .await
-            .expect("db"),
-        1
-    );
-    assert_eq!(seats_used(&mut admin).await, 1);
+    assert_eq!(db.clear_expired_activation_codes(now).await.expect("db"), 1);
+    let row = db
+        .activation_transaction(&s.txn)
+        .await
+        .expect("db")
+        .expect("txn");
+    assert!(row.result_sealed.is_none());
     let r = api(
         &mut app_client,
         "POST",
@@ -795,6 +793,7 @@ async fn loopback_path_hands_the_app_a_one_time_code(b: Backend) {
     )
     .await;
     assert_eq!((r.status, code(&r).as_str()), (400, "invalid_code"));
+    assert_eq!(seats_used(&mut admin).await, 1);
 }
 both!(loopback_path_hands_the_app_a_one_time_code);
 
@@ -996,6 +995,21 @@ async fn scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats(b: 
     );
     assert_eq!(r.json()["reason"], "deprovisioned");
     assert_eq!(seats_used(&mut admin).await, 1);
+    // deleted: not back in through the signed groups claim
+    let r = activate(
+        &app,
+        &business,
+        &format!("uma@{DOMAIN}"),
+        "d",
+        &["g-desktop"],
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (403, "user_deactivated"),
+        "{}",
+        r.body
+    );
 }
 both!(scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats);
 
