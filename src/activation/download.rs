@@ -113,11 +113,20 @@ pub async fn file(
         return (StatusCode::NOT_FOUND, "No such build.").into_response();
     }
     let path: PathBuf = dir.join(&file);
-    let mut bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
+    let (opened, size) = match tokio::fs::File::open(&path).await {
+        Ok(f) => match f.metadata().await {
+            Ok(m) if m.is_file() => (f, m.len()),
+            _ => return (StatusCode::NOT_FOUND, "No such build.").into_response(),
+        },
         Err(_) => return (StatusCode::NOT_FOUND, "No such build.").into_response(),
     };
-    bytes.extend_from_slice(&trailer(&state));
+    // streamed, the configuration trailer after the file: a build is never held in memory
+    let tail = bytes::Bytes::from(trailer(&state));
+    let length = size + tail.len() as u64;
+    let stream = futures_util::StreamExt::chain(
+        tokio_util::io::ReaderStream::new(opened),
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(tail) }),
+    );
     (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -126,8 +135,9 @@ pub async fn file(
                 format!("attachment; filename=\"{file}\""),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
         ],
-        bytes,
+        axum::body::Body::from_stream(stream),
     )
         .into_response()
 }
