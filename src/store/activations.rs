@@ -110,6 +110,8 @@ struct KeyCount {
     expires_at: Option<i64>,
     used: i64,
     holds: i64,
+    others: i64,
+    same_device: i64,
 }
 
 impl Db {
@@ -259,27 +261,37 @@ impl Db {
             } else {
                 p.begin().await?
             };
-            // PostgreSQL: wait for the lock first, then count in a fresh snapshot
-            let locked: Vec<String> = sqlx::query_scalar(&lock_sql)
-                .bind(g.business_id)
-                .bind(g.product)
-                .fetch_all(&mut *tx)
-                .await?;
-            if locked.is_empty() {
-                return Ok(Grant::NoSubscription);
+            // PostgreSQL: wait for the lock first, then count in a fresh snapshot (SQLite's
+            // BEGIN IMMEDIATE already holds the one write lock)
+            if !sqlite {
+                sqlx::query_scalar::<_, String>(&lock_sql)
+                    .bind(g.business_id)
+                    .bind(g.product)
+                    .fetch_all(&mut *tx)
+                    .await?;
             }
+            // per subscription: seats used, whether this person holds one, their other active
+            // devices, and whether this device is active (to be replaced)
             let keys: Vec<KeyCount> = sqlx::query_as(
                 "select k.id, k.seats, k.expires_at, \
                  (select count(*) from seat_assignments s where s.license_key_id = k.id) as used, \
-                 (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds \
+                 (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds, \
+                 (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
+                  and a.revoked_at is null and a.device_id <> $4) as others, \
+                 (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
+                  and a.revoked_at is null and a.device_id = $4) as same_device \
                  from license_keys k where k.business_id = $1 and k.product = $2 \
                  order by k.registered_at, k.id",
             )
             .bind(g.business_id)
             .bind(g.product)
             .bind(g.user_id)
+            .bind(g.device.id)
             .fetch_all(&mut *tx)
             .await?;
+            if keys.is_empty() {
+                return Ok(Grant::NoSubscription);
+            }
             let live: Vec<&KeyCount> = keys
                 .iter()
                 .filter(|k| k.expires_at.is_none_or(|e| e > g.now))
@@ -294,16 +306,7 @@ impl Db {
                     None => return Ok(Grant::NoSeats),
                 },
             };
-            let others: i64 = sqlx::query_scalar(
-                "select count(*) from activations where license_key_id = $1 and user_id = $2 \
-                 and revoked_at is null and device_id <> $3",
-            )
-            .bind(&key.id)
-            .bind(g.user_id)
-            .bind(g.device.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if others >= g.device_limit {
+            if key.others >= g.device_limit {
                 return Ok(Grant::DeviceLimit {
                     limit: g.device_limit,
                 });
@@ -318,16 +321,18 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query(
-                "update activations set revoked_at = $4, revoked_reason = 'replaced' \
-                 where license_key_id = $1 and user_id = $2 and device_id = $3 and revoked_at is null",
-            )
-            .bind(&key.id)
-            .bind(g.user_id)
-            .bind(g.device.id)
-            .bind(g.now)
-            .execute(&mut *tx)
-            .await?;
+            if key.same_device > 0 {
+                sqlx::query(
+                    "update activations set revoked_at = $4, revoked_reason = 'replaced' \
+                     where license_key_id = $1 and user_id = $2 and device_id = $3 and revoked_at is null",
+                )
+                .bind(&key.id)
+                .bind(g.user_id)
+                .bind(g.device.id)
+                .bind(g.now)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
                  device_os, secret_hash, created_at, last_check_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
