@@ -82,18 +82,6 @@ fn next_cookie(state: &AppState, next: &str, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-}
-
 /// Sends the browser on to the IdP. Not a redirect: our pages' CSP says `form-action 'self'`,
 /// which browsers also apply to redirects after a form post, so the hand-over is a page of our
 /// own that navigates (meta refresh, and a link for when refresh is off).
@@ -205,8 +193,8 @@ async fn acs(
     Path(business_id): Path<String>,
     req: Request,
 ) -> Response {
-    let binding = cookie(req.headers(), BINDING_COOKIE);
-    let next = cookie(req.headers(), NEXT_COOKIE)
+    let binding = session::cookie_value(req.headers(), BINDING_COOKIE);
+    let next = session::cookie_value(req.headers(), NEXT_COOKIE)
         .and_then(|n| {
             url::form_urlencoded::parse(format!("n={n}").as_bytes())
                 .next()

@@ -28,7 +28,11 @@ pub fn cookie_name(state: &AppState) -> &'static str {
 
 /// The session token from the request's cookies.
 pub fn token_from_headers(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let name = cookie_name(state);
+    cookie_value(headers, cookie_name(state))
+}
+
+/// A cookie's value from the request (at most 128 characters, never empty).
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -147,37 +147,35 @@ impl Db {
     }
 
     pub async fn activation_transaction(&self, id: &str) -> StoreResult<Option<TransactionRow>> {
-        let sql = format!("select {TXN_COLUMNS} from activation_transactions where id = $1");
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, TransactionRow>(&sql)
-                .bind(id)
-                .fetch_optional(p)
-                .await
-        })?)
+        self.activation_transaction_where("id", id).await
     }
 
     pub async fn activation_transaction_by_request(
         &self,
         request_id: &str,
     ) -> StoreResult<Option<TransactionRow>> {
-        let sql =
-            format!("select {TXN_COLUMNS} from activation_transactions where request_id = $1");
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, TransactionRow>(&sql)
-                .bind(request_id)
-                .fetch_optional(p)
-                .await
-        })?)
+        self.activation_transaction_where("request_id", request_id)
+            .await
     }
 
     pub async fn activation_transaction_by_code(
         &self,
         code_hash: &str,
     ) -> StoreResult<Option<TransactionRow>> {
-        let sql = format!("select {TXN_COLUMNS} from activation_transactions where code_hash = $1");
+        self.activation_transaction_where("code_hash", code_hash)
+            .await
+    }
+
+    /// By one of the unique columns `id`, `request_id`, `code_hash` (never from input).
+    async fn activation_transaction_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> StoreResult<Option<TransactionRow>> {
+        let sql = format!("select {TXN_COLUMNS} from activation_transactions where {column} = $1");
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, TransactionRow>(&sql)
-                .bind(code_hash)
+                .bind(value)
                 .fetch_optional(p)
                 .await
         })?)
