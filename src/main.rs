@@ -140,6 +140,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             std::time::Duration::from_secs(10),
         )?,
         scim_log: seatgate::scim::routes::ScimLog::start(db.clone()),
+        saml_log: seatgate::saml::attempts::AttemptLog::start(db.clone()),
         scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(
             args.scim_rate_limit,
             args.scim_rate_limit.saturating_mul(2),

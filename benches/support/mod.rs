@@ -112,6 +112,7 @@ pub async fn serve(db: &Db, secret: SecretKey, clock: Clock) -> (SocketAddr, tem
         dns: dns.clone(),
         fetcher: MetadataFetcher::new(dns, false, None, Duration::from_secs(1)).expect("fetch"),
         scim_log: seatgate::scim::routes::ScimLog::start(db.clone()),
+        saml_log: seatgate::saml::attempts::AttemptLog::start(db.clone()),
         scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(u32::MAX, u32::MAX)),
         activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(u32::MAX, u32::MAX)),
         licence_signer: Arc::new(seatgate::activation::licence::Signer::from_seed(

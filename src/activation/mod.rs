@@ -17,6 +17,7 @@ use crate::{
     server::{secrets::random_token, state::AppState},
     store::{
         activations::{Device, Grant, GrantRequest, TransactionRow},
+        integrations::IntegrationRow,
         StoreError,
     },
 };
@@ -352,6 +353,10 @@ pub(crate) fn saml_error(r: &sso::Refused) -> ApiError {
     }
 }
 
+fn not_set_up() -> ApiError {
+    ApiError::new(409, "sso_not_active", "Single sign-on is not set up.")
+}
+
 /// Completion (a): the app relays the IdP's response with its `code_verifier`.
 pub async fn complete(
     state: &AppState,
@@ -409,8 +414,19 @@ pub async fn complete(
             email,
             groups,
             object_id,
+            integration,
             ..
-        }) => grant(state, &txn, &email, &groups, object_id.as_deref()).await,
+        }) => {
+            grant(
+                state,
+                &integration,
+                &txn,
+                &email,
+                &groups,
+                object_id.as_deref(),
+            )
+            .await
+        }
         Ok(_) => Err(ApiError::new(500, "internal", "Unexpected SSO outcome.")),
         Err(r) => Err(saml_error(&r)),
     }
@@ -420,6 +436,7 @@ pub async fn complete(
 /// a one-time code for the app (or the error) on its loopback redirect URI.
 pub async fn complete_in_browser(
     state: &AppState,
+    row: &IntegrationRow,
     request_id: &str,
     email: &str,
     groups: &[String],
@@ -456,17 +473,7 @@ pub async fn complete_in_browser(
         ));
     }
     // refusals the browser can report now; the seat waits for the app's proof (PKCE)
-    let row = match state.db.integration(&txn.business_id).await {
-        Ok(Some(row)) => row,
-        Ok(None) => {
-            return Err((
-                Some(txn),
-                ApiError::new(409, "sso_not_active", "Single sign-on is not set up."),
-            ))
-        }
-        Err(e) => return Err((Some(txn), ApiError::internal(e))),
-    };
-    if let Err(e) = eligible(state, &row, email, groups).await {
+    if let Err(e) = eligible(state, row, email, groups).await {
         return Err((Some(txn), e));
     }
     let identity = Identity {
@@ -533,8 +540,15 @@ pub async fn redeem(
             "code_verifier does not match the code_challenge this transaction started with.",
         ));
     }
+    let row = state
+        .db
+        .integration(&txn.business_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_set_up)?;
     grant(
         state,
+        &row,
         &txn,
         &identity.email,
         &identity.groups,
@@ -547,11 +561,11 @@ pub async fn redeem(
 /// provisioned directory decides for people it holds; otherwise the signed `groups`.
 async fn eligible(
     state: &AppState,
-    row: &crate::store::integrations::IntegrationRow,
+    row: &IntegrationRow,
     email: &str,
     groups: &[String],
 ) -> Result<(), ApiError> {
-    use crate::store::scim_users::UserKey;
+    use crate::scim::service::Standing;
     let business_id = row.business_id.as_str();
     let outside = || {
         ApiError::new(
@@ -561,53 +575,32 @@ async fn eligible(
         )
     };
     if row.scim_enabled {
-        let user = state
-            .db
-            .scim_users_by(business_id, UserKey::UserName(email))
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .next();
-        if let Some(user) = user {
-            if !user.active {
+        let standing = crate::scim::service::standing(
+            &state.db,
+            business_id,
+            email,
+            &row.desktop_group_id,
+            &row.desktop_group_name,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        match standing {
+            // deleted by the IdP (DELETE is deprovisioning): not back through the claims
+            Standing::Deactivated => {
                 return Err(ApiError::new(
                     403,
                     "user_deactivated",
                     "Your account has been deactivated by your organisation.",
-                ));
+                ))
             }
-            let group = crate::scim::service::matched_group(
-                &state.db,
-                business_id,
-                &row.desktop_group_id,
-                &row.desktop_group_name,
-            )
-            .await
-            .map_err(ApiError::internal)?;
-            if let Some((group, _)) = group {
-                return if state
-                    .db
-                    .scim_is_member(&group.id, &user.id)
-                    .await
-                    .map_err(ApiError::internal)?
-                {
-                    Ok(())
-                } else {
-                    Err(outside())
-                };
-            }
-        } else if state
-            .db
-            .scim_user_deleted(business_id, email)
-            .await
-            .map_err(ApiError::internal)?
-        {
-            // deleted by the IdP (DELETE is deprovisioning): not back through the claims
-            return Err(ApiError::new(
-                403,
-                "user_deactivated",
-                "Your account has been deactivated by your organisation.",
-            ));
+            Standing::Active {
+                in_group: Some(true),
+            } => return Ok(()),
+            Standing::Active {
+                in_group: Some(false),
+            } => return Err(outside()),
+            // the group is not provisioned, or neither is the person: the signed claims decide
+            Standing::Active { in_group: None } | Standing::Unknown => {}
         }
     }
     let member = groups.iter().any(|g| {
@@ -624,22 +617,18 @@ async fn eligible(
 /// Eligibility, the seat and the licence for the person the IdP vouched for.
 async fn grant(
     state: &AppState,
+    row: &IntegrationRow,
     txn: &TransactionRow,
     email: &str,
     groups: &[String],
     object_id: Option<&str>,
 ) -> Result<Activated, ApiError> {
     let now = state.clock.now();
-    let row = state
-        .db
-        .integration(&txn.business_id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::new(409, "sso_not_active", "Single sign-on is not set up."))?;
-    eligible(state, &row, email, groups).await?;
+    eligible(state, row, email, groups).await?;
     let user_id = sso::ensure_member(state, &txn.business_id, email, None::<Role>, object_id, now)
         .await
-        .map_err(|r| saml_error(&r))?;
+        .map_err(|r| saml_error(&r))?
+        .user_id;
     let device_limit = row.device_limit;
     let activation_id = uuid::Uuid::now_v7().to_string();
     let secret = random_token();

@@ -274,12 +274,14 @@ fn browser_error(e: &ApiError) -> Response {
 /// Our ACS accepted an activation response: grant, then back to the app's loopback URI.
 pub async fn finish_in_browser(
     state: &AppState,
+    integration: &crate::store::integrations::IntegrationRow,
     request_id: &str,
     email: &str,
     groups: &[String],
     object_id: Option<&str>,
 ) -> Response {
-    match super::complete_in_browser(state, request_id, email, groups, object_id).await {
+    match super::complete_in_browser(state, integration, request_id, email, groups, object_id).await
+    {
         Ok((txn, code)) => txn
             .redirect_uri
             .as_deref()

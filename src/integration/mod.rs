@@ -298,8 +298,8 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         })
         .collect();
     let sso_attempts = state
-        .db
-        .saml_attempts(&member.business_id, 50)
+        .saml_log
+        .newest(&state.db, &member.business_id, 50)
         .await
         .map_err(internal)?
         .into_iter()

@@ -1,6 +1,7 @@
 //! SAML service-provider side: our SP metadata document per business account, and the
 //! fail-closed validation of IdP responses (`validate`, a pure function of its inputs).
 
+pub mod attempts;
 pub mod error;
 pub mod routes;
 pub mod signing;

@@ -251,9 +251,11 @@ async fn acs(
             email,
             groups,
             object_id,
+            integration,
         }) => {
             crate::activation::routes::finish_in_browser(
                 &state,
+                &integration,
                 &request_id,
                 &email,
                 &groups,
@@ -312,6 +314,7 @@ async fn attempt_xml(
         Ok(m) if m.business_id == business_id => {}
         _ => return StatusCode::NOT_FOUND.into_response(),
     }
+    state.saml_log.flush().await;
     let row = match state.db.saml_attempt(&business_id, &attempt_id).await {
         Ok(Some(r)) => r,
         _ => return StatusCode::NOT_FOUND.into_response(),

@@ -8,8 +8,10 @@ use super::{
 };
 use crate::{
     model::Role,
+    scim::service::Standing,
     server::{secrets::random_token, state::AppState},
     store::{
+        integrations::IntegrationRow,
         saml::{SamlAttemptRow, SamlRequestRow},
         StoreError,
     },
@@ -221,6 +223,8 @@ pub enum Finished {
         email: String,
         groups: Vec<String>,
         object_id: Option<String>,
+        /// The account's settings as this validation read them.
+        integration: Box<IntegrationRow>,
     },
 }
 
@@ -341,13 +345,10 @@ pub async fn finish(
         // personal data: sealed with the server key, deleted with the attempt
         raw_xml: Some(state.secret.seal(&raw)),
     };
-    if let Err(e) = state
-        .db
-        .record_saml_attempt(business_id, &attempt, now + ATTEMPT_RETENTION_SECS)
-        .await
-    {
-        tracing::warn!(error = %e, "recording an SSO attempt failed");
-    }
+    state
+        .saml_log
+        .record(business_id, attempt, now + ATTEMPT_RETENTION_SECS)
+        .await;
     match result {
         Ok((f, _)) => Ok(f),
         Err((r, _)) => {
@@ -377,24 +378,15 @@ async fn decide(
     let Some(xml) = xml else {
         return refuse("malformed", "SAMLResponse is not base64.".into());
     };
-    // the account's settings, certificates and domains, read at once
-    let (row, certs, domains) = tokio::join!(
-        state.db.integration(business_id),
-        state.db.idp_certificates(business_id),
-        state.db.domains_of(business_id)
-    );
-    let row = match row {
-        Ok(Some(row)) => row,
+    // the account's settings, certificates and verified domains, in one query
+    let (row, certs, verified) = match state.db.acs_settings(business_id).await {
+        Ok(Some(s)) => (s.integration, s.certificates_der_base64, s.verified_domains),
         Ok(None) => {
             return refuse(
                 "not_configured",
                 "This business account has no IdP integration.".into(),
             )
         }
-        Err(e) => return Err((store_refusal(e, p), None)),
-    };
-    let certs = match certs {
-        Ok(c) => c,
         Err(e) => return Err((store_refusal(e, p), None)),
     };
     // The pending request first: it names the purpose, and it must be this browser's.
@@ -478,11 +470,7 @@ async fn decide(
         entity_id: row.idp_entity_id.clone(),
         certificates_der: certs
             .iter()
-            .filter_map(|c| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(&c.der_base64)
-                    .ok()
-            })
+            .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
             .collect(),
     };
     let sp = SpSettings {
@@ -528,14 +516,6 @@ async fn decide(
     }
     let email = a.name_id.trim().to_lowercase();
     let domain = email.rsplit_once('@').map(|(_, d)| d.to_string());
-    let verified = match domains {
-        Ok(d) => d
-            .into_iter()
-            .filter(|d| d.status == "verified")
-            .map(|d| d.name)
-            .collect::<Vec<_>>(),
-        Err(e) => return Err((store_refusal(e, p), kept(a))),
-    };
     if !domain.as_ref().is_some_and(|d| verified.contains(d)) {
         return Err((
             Refused::new(
@@ -577,6 +557,7 @@ async fn decide(
                 email,
                 groups,
                 object_id,
+                integration: Box::new(row),
             },
             a,
         ));
@@ -584,16 +565,24 @@ async fn decide(
     // With SCIM on, the provisioned directory is authoritative: a deprovisioned person cannot
     // sign in, and admin rights follow membership of the admins group as SCIM last set it.
     // Someone the IdP has not provisioned yet falls back to the signed `groups` attribute.
-    let scim_admin = if row.scim_enabled {
-        match scim_standing(state, business_id, &email, &row).await {
+    let standing = if row.scim_enabled {
+        match crate::scim::service::standing(
+            &state.db,
+            business_id,
+            &email,
+            &row.admins_group_id,
+            &row.admins_group_name,
+        )
+        .await
+        {
             Ok(standing) => standing,
             Err(e) => return Err((store_refusal(e, p), kept(a))),
         }
     } else {
-        None
+        Standing::Unknown
     };
-    let admin = match scim_admin {
-        Some(ScimStanding::Deactivated) => {
+    let admin = match standing {
+        Standing::Deactivated => {
             return Err((
                 Refused::new(
                     "user_deactivated",
@@ -603,8 +592,9 @@ async fn decide(
                 kept(a),
             ))
         }
-        Some(ScimStanding::Active { admin }) => admin,
-        None => a.groups().iter().any(|g| {
+        // an admins group not provisioned yet gives no admin rights
+        Standing::Active { in_group } => in_group.unwrap_or(false),
+        Standing::Unknown => a.groups().iter().any(|g| {
             (!row.admins_group_id.is_empty() && *g == row.admins_group_id.as_str())
                 || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
         }),
@@ -624,49 +614,6 @@ async fn decide(
     }
 }
 
-enum ScimStanding {
-    Deactivated,
-    Active { admin: bool },
-}
-
-/// The person's standing in the SCIM directory, if the IdP provisioned them.
-async fn scim_standing(
-    state: &AppState,
-    business_id: &str,
-    email: &str,
-    row: &crate::store::integrations::IntegrationRow,
-) -> Result<Option<ScimStanding>, StoreError> {
-    use crate::store::scim_users::UserKey;
-    let Some(user) = state
-        .db
-        .scim_users_by(business_id, UserKey::UserName(email))
-        .await?
-        .into_iter()
-        .next()
-    else {
-        // deleted by the IdP (DELETE is deprovisioning) counts as deactivated
-        if state.db.scim_user_deleted(business_id, email).await? {
-            return Ok(Some(ScimStanding::Deactivated));
-        }
-        return Ok(None);
-    };
-    if !user.active {
-        return Ok(Some(ScimStanding::Deactivated));
-    }
-    let admins = crate::scim::service::matched_group(
-        &state.db,
-        business_id,
-        &row.admins_group_id,
-        &row.admins_group_name,
-    )
-    .await?;
-    let admin = match admins {
-        Some((group, _)) => state.db.scim_is_member(&group.id, &user.id).await?,
-        None => false,
-    };
-    Ok(Some(ScimStanding::Active { admin }))
-}
-
 fn refusal_of(e: &ValidateError, p: Purpose) -> Refused {
     Refused::new(e.category(), e.detail(), p)
 }
@@ -682,13 +629,15 @@ async fn sign_in_user(
     now: i64,
 ) -> Result<String, Refused> {
     let role = if admin { Role::Admin } else { Role::User };
-    let user_id = ensure_member(state, business_id, email, Some(role), object_id, now).await?;
-    state
-        .db
-        .record_sign_in(&user_id, now)
-        .await
-        .map_err(|e| store_refusal(e, Purpose::SignIn))?;
-    Ok(user_id)
+    let member = ensure_member(state, business_id, email, Some(role), object_id, now).await?;
+    if !member.created {
+        state
+            .db
+            .record_sign_in(&member.user_id, now)
+            .await
+            .map_err(|e| store_refusal(e, Purpose::SignIn))?;
+    }
+    Ok(member.user_id)
 }
 
 /// The user the IdP vouched for, as a member of `business_id`: found by the IdP's object id
@@ -702,7 +651,7 @@ pub(crate) async fn ensure_member(
     role: Option<Role>,
     object_id: Option<&str>,
     now: i64,
-) -> Result<String, Refused> {
+) -> Result<EnsuredMember, Refused> {
     let p = Purpose::SignIn;
     let db = &state.db;
     let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
@@ -744,23 +693,22 @@ pub(crate) async fn ensure_member(
             .map_err(|e| store_refusal(e, p))?,
     };
     let Some(member) = member else {
-        // first sight: the user, their membership and object id
-        let user_id = db
-            .create_sso_user(email, now)
+        // first sight: the user, their membership and object id, at once
+        let signed_in_at = role.is_some().then_some(now);
+        let role = role.unwrap_or(Role::User).as_str();
+        return match db
+            .create_sso_member(business_id, email, role, object_id, now, signed_in_at)
             .await
-            .map_err(|e| store_refusal(e, p))?;
-        db.add_member(
-            business_id,
-            &user_id,
-            role.unwrap_or(Role::User).as_str(),
-            now,
-        )
-        .await
-        .map_err(|e| store_refusal(e, p))?;
-        if let Some(oid) = object_id {
-            set_object_id(state, business_id, &user_id, oid).await?;
-        }
-        return Ok(user_id);
+        {
+            Ok(user_id) => Ok(EnsuredMember {
+                user_id,
+                created: true,
+            }),
+            Err(StoreError::Conflict { constraint }) if constraint.contains("object_id") => {
+                Err(object_id_taken(object_id.unwrap_or_default()))
+            }
+            Err(e) => Err(store_refusal(e, p)),
+        };
     };
     match member.business_id.as_deref() {
         Some(b) if b != business_id => {
@@ -802,7 +750,24 @@ pub(crate) async fn ensure_member(
     if let (Some(oid), None) = (object_id, member.idp_object_id.as_deref()) {
         set_object_id(state, business_id, &member.user_id, oid).await?;
     }
-    Ok(member.user_id)
+    Ok(EnsuredMember {
+        user_id: member.user_id,
+        created: false,
+    })
+}
+
+pub(crate) struct EnsuredMember {
+    pub user_id: String,
+    /// Created just now (a sign-in then already stamped its time).
+    pub created: bool,
+}
+
+fn object_id_taken(oid: &str) -> Refused {
+    Refused::new(
+        "object_id_mismatch",
+        format!("IdP object {oid} already belongs to another member of this account."),
+        Purpose::SignIn,
+    )
 }
 
 async fn set_object_id(
@@ -817,11 +782,7 @@ async fn set_object_id(
         .await
     {
         Ok(()) => Ok(()),
-        Err(StoreError::Conflict { .. }) => Err(Refused::new(
-            "object_id_mismatch",
-            format!("IdP object {oid} already belongs to another member of this account."),
-            Purpose::SignIn,
-        )),
+        Err(StoreError::Conflict { .. }) => Err(object_id_taken(oid)),
         Err(e) => Err(store_refusal(e, Purpose::SignIn)),
     }
 }

@@ -1,9 +1,11 @@
 //! Pure, fail-closed validation of a SAML 2.0 Web SSO `Response` (saml-profiles-2.0-os §4.1.4.3).
 //!
 //! Order: size and UTF-8 → pre-check of the raw XML (roxmltree: no DTD, no PIs, one `Assertion`,
-//! allowed algorithms) → samael/xmlsec verify every signature with the configured certificates
-//! and reduce the document to its signed parts → every decision from the reduced XML and `now`.
-//! Unsigned values of the raw document are only ever used to *reject*, never to accept.
+//! allowed algorithms and transforms, one same-document `Reference` per signature naming the
+//! element that holds it) → samael/xmlsec verify every signature with the configured
+//! certificates and hand back the signed part itself (`ReduceMode::PreDigest`: the exact bytes
+//! that were digested, so nothing unsigned can survive) → every decision from those bytes and
+//! `now`. Unsigned values of the raw document are only ever used to *reject*, never to accept.
 
 use super::error::ValidateError;
 use roxmltree::{Document, Node, ParsingOptions};
@@ -142,8 +144,8 @@ pub fn validate(
         reason: format!("not UTF-8 ({e})"),
     })?;
     let raw = precheck(text)?;
-    let reduced = verify_and_reduce(text, &idp.certificates_der)?;
-    let doc = parse(&reduced).map_err(|e| ValidateError::Malformed {
+    let signed = verify_signed_part(text, &idp.certificates_der)?;
+    let doc = parse(&signed).map_err(|e| ValidateError::Malformed {
         reason: format!("signed part: {}", parse_error(e).detail()),
     })?;
     decide(
@@ -332,6 +334,7 @@ fn precheck(xml: &str) -> Result<Raw, ValidateError> {
     }
     for signature in &signatures {
         check_algorithms(*signature)?;
+        check_reference(*signature)?;
     }
 
     // saml-core-2.0-os §3.2.2: ID is required on every protocol message.
@@ -376,6 +379,58 @@ fn check_algorithms(signature: Node) -> Result<(), ValidateError> {
     Ok(())
 }
 
+/// Transforms a SAML signature may use (saml-core-2.0-os §5.4.3-4): the enveloped-signature
+/// transform and canonicalization. XPath, XSLT and base64 transforms could make the signed
+/// bytes something other than the element, so they are refused.
+const ALLOWED_TRANSFORMS: [&str; 6] = [
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+    "http://www.w3.org/2006/12/xml-c14n11",
+];
+
+/// saml-core-2.0-os §5.4.2: a signature holds exactly one `Reference`, a same-document
+/// reference to the ID of the element the signature sits in (the Response or the Assertion).
+/// Wrapping attacks need the reference to point elsewhere; they stop here, before any crypto.
+fn check_reference(signature: Node) -> Result<(), ValidateError> {
+    let bad = |reason: String| ValidateError::BadSignature { reason };
+    let signed_info =
+        child(signature, NS_DSIG, "SignedInfo").ok_or_else(|| missing("Signature/SignedInfo"))?;
+    let mut references = children(signed_info, NS_DSIG, "Reference");
+    let (Some(reference), None) = (references.next(), references.next()) else {
+        return Err(bad(
+            "a signature must hold exactly one Reference (saml-core-2.0-os §5.4.2)".to_string(),
+        ));
+    };
+    let uri = reference.attribute("URI").unwrap_or_default();
+    let parent = signature.parent_element();
+    let parent_id = parent.and_then(|p| p.attribute("ID"));
+    let enveloping =
+        parent.is_some_and(|p| is(p, NS_PROTOCOL, "Response") || is(p, NS_ASSERTION, "Assertion"));
+    if !enveloping || uri.strip_prefix('#').is_none_or(|id| Some(id) != parent_id) {
+        return Err(bad(format!(
+            "the signature's Reference URI {uri:?} does not name the {} that holds it (ID {:?}); \
+             saml-core-2.0-os §5.4.2 requires it to",
+            parent.map(|p| p.tag_name().name()).unwrap_or("document"),
+            parent_id.unwrap_or_default()
+        )));
+    }
+    if let Some(transforms) = child(reference, NS_DSIG, "Transforms") {
+        for transform in children(transforms, NS_DSIG, "Transform") {
+            let algorithm = transform.attribute("Algorithm").unwrap_or_default();
+            if !ALLOWED_TRANSFORMS.contains(&algorithm) {
+                return Err(bad(format!(
+                    "the transform {algorithm} is not allowed; only enveloped-signature and \
+                     canonicalization are (saml-core-2.0-os §5.4.4)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// samael initialises xmlsec lazily behind its own mutex, after libxml2 has already parsed; do
 /// that once, on one thread, before any concurrent use: the first call triggers the init (the
 /// empty certificate then fails to load, which is expected and ignored).
@@ -396,7 +451,13 @@ fn init_xmlsec_once() {
 /// samael tries all certificates per signature but aborts on an xmlsec error (e.g. an EC key for
 /// an RSA signature), so each configured certificate is tried on its own; the first that
 /// verifies every signature wins (rollover: old and new certificate configured together).
-fn verify_and_reduce(text: &str, certificates: &[Vec<u8>]) -> Result<String, ValidateError> {
+///
+/// Returns xmlsec's pre-digest bytes of the one verified reference (of the Response when both
+/// the Response and its Assertion are signed): the canonical form of the signed element, exactly
+/// as digested. Parsing those instead of a pruned copy of the document is samael's strictest
+/// mode and its cheapest: no second and third parse of the fragment, no matching back onto
+/// the tree, no re-serialisation (see BENCHMARKS.md).
+fn verify_signed_part(text: &str, certificates: &[Vec<u8>]) -> Result<String, ValidateError> {
     init_xmlsec_once();
     let mut first_error = None;
     for der in certificates {
@@ -404,10 +465,10 @@ fn verify_and_reduce(text: &str, certificates: &[Vec<u8>]) -> Result<String, Val
         match XmlSec::reduce_xml_to_signed_with_allowed_algorithms(
             text,
             &cert,
-            ReduceMode::ValidateAndMarkNoAncestors,
+            ReduceMode::PreDigest,
             Some(&ALLOWED_ALGORITHMS),
         ) {
-            Ok(reduced) => return Ok(reduced),
+            Ok(signed) => return Ok(signed),
             // samael's errors are not Send: keep only our own, stringified, error.
             Err(e) => {
                 first_error.get_or_insert(classify(&e));
@@ -530,8 +591,8 @@ fn decide(
     now: i64,
     skew: i64,
 ) -> Result<Assertion, ValidateError> {
-    // samael's reduce mode roots the output at the signed element: the Response when the
-    // whole Response is signed (its assertion is then covered as a descendant), else the Assertion.
+    // The signed part is rooted at the signed element: the Response when the whole Response is
+    // signed (its assertion is then covered as a descendant), else the Assertion.
     let root = doc.root_element();
     let (response, assertion) = if is(root, NS_PROTOCOL, "Response") {
         let assertion = child(root, NS_ASSERTION, "Assertion").ok_or_else(|| {

@@ -6,7 +6,10 @@ use super::{
     error::ScimError,
     service::{self, Account, ListParams, Reply},
 };
-use crate::{server::state::AppState, store::scim_requests::ScimRequestRow};
+use crate::{
+    server::state::AppState,
+    store::{batched::Batched, scim_requests::ScimRequestRow},
+};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -379,64 +382,37 @@ async fn log(
 }
 
 /// Writes the request log in the background, in batches: the IdP does not wait for it, and a
-/// full sync costs one log transaction per batch instead of one per request.
+/// full sync costs one log transaction per batch instead of one per request. Under overload
+/// entries are dropped rather than slowing the IdP down (and the drop is logged).
 #[derive(Clone)]
-pub struct ScimLog {
-    tx: tokio::sync::mpsc::Sender<LogEntry>,
-}
-
-enum LogEntry {
-    Row(String, ScimRequestRow),
-    /// Answered once everything queued before it is written.
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
+pub struct ScimLog(Batched<(String, ScimRequestRow)>);
 
 impl ScimLog {
-    /// At most this many entries wait; beyond it entries are dropped (and that is logged).
     const QUEUE: usize = 10_000;
     const BATCH: usize = 500;
 
     pub fn start(db: crate::store::Db) -> ScimLog {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<LogEntry>(Self::QUEUE);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(Self::BATCH);
-            while rx.recv_many(&mut batch, Self::BATCH).await > 0 {
-                let mut rows = Vec::with_capacity(batch.len());
-                let mut waiting = Vec::new();
-                for entry in batch.drain(..) {
-                    match entry {
-                        LogEntry::Row(b, r) => rows.push((b, r)),
-                        LogEntry::Flush(done) => waiting.push(done),
-                    }
-                }
-                if !rows.is_empty() {
+        ScimLog(Batched::start(
+            "SCIM request log",
+            Self::QUEUE,
+            Self::BATCH,
+            move |rows: Vec<(String, ScimRequestRow)>| {
+                let db = db.clone();
+                async move {
                     if let Err(e) = db.record_scim_requests(&rows).await {
                         tracing::warn!(error = %e, entries = rows.len(), "recording SCIM requests failed");
                     }
                 }
-                for done in waiting {
-                    let _ = done.send(());
-                }
-            }
-        });
-        ScimLog { tx }
+            },
+        ))
     }
 
     fn record(&self, business_id: &str, row: ScimRequestRow) {
-        if self
-            .tx
-            .try_send(LogEntry::Row(business_id.to_string(), row))
-            .is_err()
-        {
-            tracing::warn!("SCIM request log queue full; an entry was dropped");
-        }
+        self.0.try_record((business_id.to_string(), row));
     }
 
     /// Waits until every entry queued so far is written (tests, benchmarks, shutdown).
     pub async fn flush(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send(LogEntry::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        self.0.flush().await
     }
 }

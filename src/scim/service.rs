@@ -943,6 +943,40 @@ pub enum MatchedBy {
     DisplayName,
 }
 
+/// A person's standing in the SCIM directory, as sign-in and activation read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The IdP has not provisioned them.
+    Unknown,
+    /// `active:false`, or deleted by the IdP (DELETE is deprovisioning).
+    Deactivated,
+    /// Provisioned and active; `in_group` says whether they are in the mapped group (`None`:
+    /// that group is not provisioned).
+    Active { in_group: Option<bool> },
+}
+
+/// The standing of `email` in `business_id`'s directory, and their membership of the group
+/// mapped as (`group_id`, `group_name`).
+pub async fn standing(
+    db: &Db,
+    business_id: &str,
+    email: &str,
+    group_id: &str,
+    group_name: &str,
+) -> Result<Standing, StoreError> {
+    let Some(person) = db.scim_person(business_id, email).await? else {
+        return Ok(Standing::Unknown);
+    };
+    if person.deleted || !person.active {
+        return Ok(Standing::Deactivated);
+    }
+    let in_group = match matched_group(db, business_id, group_id, group_name).await? {
+        Some((group, _)) => Some(db.scim_is_member(&group.id, &person.id).await?),
+        None => None,
+    };
+    Ok(Standing::Active { in_group })
+}
+
 /// The SCIM group that stands for the mapping (`id`, `name`) of step 3, if one is provisioned.
 pub async fn matched_group(
     db: &Db,

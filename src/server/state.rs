@@ -17,6 +17,7 @@ pub struct AppState {
     pub fetcher: super::fetch::MetadataFetcher,
     pub scim_limiter: Arc<crate::scim::routes::ScimLimiter>,
     pub scim_log: crate::scim::routes::ScimLog,
+    pub saml_log: crate::saml::attempts::AttemptLog,
     /// Per client address, on the unauthenticated activation start.
     #[from_ref(skip)]
     pub activation_limiter: Arc<crate::scim::routes::ScimLimiter>,

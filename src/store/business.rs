@@ -122,6 +122,49 @@ impl Db {
         Ok(())
     }
 
+    /// First sight of a person the IdP vouched for: the user (no password: "!sso" never
+    /// verifies; the IdP proved the address) and their membership with its role and IdP object id, in one transaction, so
+    /// a failure leaves neither. `signed_in_at` stamps the user's last sign-in. `Conflict` when
+    /// the address or the object id is taken (`constraint` names which).
+    pub async fn create_sso_member(
+        &self,
+        business_id: &str,
+        email: &str,
+        role: &str,
+        object_id: Option<&str>,
+        now: i64,
+        signed_in_at: Option<i64>,
+    ) -> StoreResult<String> {
+        let id = new_id();
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "insert into users (id, email, email_lc, password_hash, email_verified_at, created_at, \
+                 last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)",
+            )
+            .bind(&id)
+            .bind(email)
+            .bind(email.to_lowercase())
+            .bind(now)
+            .bind(signed_in_at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+                 values ($1, $2, $3, 'active', $4, $5)",
+            )
+            .bind(business_id)
+            .bind(&id)
+            .bind(role)
+            .bind(now)
+            .bind(object_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(id)
+    }
+
     /// The member of `business_id` the IdP knows by `object_id`.
     pub async fn sso_member_by_object_id(
         &self,

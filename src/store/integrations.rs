@@ -28,6 +28,22 @@ pub struct IntegrationRow {
     pub sign_requests: bool,
 }
 
+/// An account's settings as the ACS reads them (see `Db::acs_settings`).
+#[derive(Debug, Clone)]
+pub struct AcsSettings {
+    pub integration: IntegrationRow,
+    pub certificates_der_base64: Vec<String>,
+    pub verified_domains: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AcsRow {
+    #[sqlx(flatten)]
+    integration: IntegrationRow,
+    certificates_json: String,
+    domains_json: String,
+}
+
 const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_name, admins_group_id, \
      desktop_group_name, desktop_group_id, idp_entity_id, idp_sso_url, scim_enabled, scim_confirmed, \
      users_added, backup_login_user_id, active, activated_at, updated_at, allow_unsolicited, device_limit, sign_requests";
@@ -112,6 +128,38 @@ impl Db {
         .bind(business_id)
         .fetch_optional(p)
         .await)?)
+    }
+
+    /// What the ACS needs of an account, in one round trip: its integration, the IdP's signing
+    /// certificates (oldest first) and its verified domain names.
+    pub async fn acs_settings(&self, business_id: &str) -> StoreResult<Option<AcsSettings>> {
+        let (certs, domains) = match self {
+            Db::Sqlite(_) => (
+                "(select json_group_array(der_base64) from (select der_base64 from idp_certificates \
+                 where business_id = $1 order by added_at, fingerprint))",
+                "(select json_group_array(name) from (select name from domains \
+                 where business_id = $1 and status = 'verified' order by name))",
+            ),
+            Db::Postgres(_) => (
+                "(select coalesce(json_agg(der_base64 order by added_at, fingerprint)::text, '[]') \
+                 from idp_certificates where business_id = $1)",
+                "(select coalesce(json_agg(name order by name)::text, '[]') from domains \
+                 where business_id = $1 and status = 'verified')",
+            ),
+        };
+        let sql = format!(
+            "select {COLUMNS}, {certs} as certificates_json, {domains} as domains_json \
+             from idp_integrations where business_id = $1"
+        );
+        let row = with_pool!(self, |p| sqlx::query_as::<_, AcsRow>(&sql)
+            .bind(business_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.map(|r| AcsSettings {
+            integration: r.integration,
+            certificates_der_base64: serde_json::from_str(&r.certificates_json).unwrap_or_default(),
+            verified_domains: serde_json::from_str(&r.domains_json).unwrap_or_default(),
+        }))
     }
 
     /// "Start Configuring": creates the row once; starting again changes nothing.

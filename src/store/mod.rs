@@ -2,6 +2,7 @@
 //! (`Db`), chosen by the URL scheme. Times are i64 epoch seconds, ids TEXT UUIDs.
 
 pub mod activations;
+pub mod batched;
 pub mod business;
 pub mod domains;
 pub mod email_tokens;

@@ -94,32 +94,35 @@ impl Db {
         }
     }
 
-    pub async fn record_saml_attempt(
+    /// Stores attempts `(business_id, attempt, expires_at)` in one transaction (the batched
+    /// attempt log's writer).
+    pub async fn record_saml_attempts(
         &self,
-        business_id: &str,
-        row: &SamlAttemptRow,
-        expires_at: i64,
+        rows: &[(String, SamlAttemptRow, i64)],
     ) -> StoreResult<()> {
         with_pool!(self, |p| {
-            sqlx::query(
-                "insert into saml_attempts (id, business_id, at, purpose, outcome, category, detail, name_id, \
-                 attributes, raw_xml, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&row.id)
-            .bind(business_id)
-            .bind(row.at)
-            .bind(&row.purpose)
-            .bind(&row.outcome)
-            .bind(&row.category)
-            .bind(&row.detail)
-            .bind(&row.name_id)
-            .bind(&row.attributes)
-            .bind(&row.raw_xml)
-            .bind(expires_at)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            let mut tx = p.begin().await?;
+            for (business_id, row, expires_at) in rows {
+                sqlx::query(
+                    "insert into saml_attempts (id, business_id, at, purpose, outcome, category, detail, name_id, \
+                     attributes, raw_xml, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&row.id)
+                .bind(business_id)
+                .bind(row.at)
+                .bind(&row.purpose)
+                .bind(&row.outcome)
+                .bind(&row.category)
+                .bind(&row.detail)
+                .bind(&row.name_id)
+                .bind(&row.attributes)
+                .bind(&row.raw_xml)
+                .bind(*expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 

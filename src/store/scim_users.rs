@@ -35,6 +35,14 @@ pub enum UserKey<'a> {
     ExternalId(&'a str),
 }
 
+/// See `Db::scim_person`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScimPerson {
+    pub id: String,
+    pub active: bool,
+    pub deleted: bool,
+}
+
 impl Db {
     pub async fn insert_scim_user(&self, business_id: &str, row: &ScimUserRow) -> StoreResult<()> {
         with_pool!(self, |p| {
@@ -120,19 +128,24 @@ impl Db {
             .collect())
     }
 
-    /// Whether the IdP deleted a user of this name (and has not provisioned it again).
-    pub async fn scim_user_deleted(&self, business_id: &str, user_name: &str) -> StoreResult<bool> {
-        let n = with_pool!(self, |p| {
-            sqlx::query_scalar::<_, i64>(
-                "select count(*) from scim_users where business_id = $1 and user_name_key = $2 \
-                 and deleted_at is not null",
+    /// The user of this name as sign-in and activation see them, in one query: the live one if
+    /// any, else a deleted one (the IdP deleted them and has not provisioned them again).
+    pub async fn scim_person(
+        &self,
+        business_id: &str,
+        user_name: &str,
+    ) -> StoreResult<Option<ScimPerson>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, ScimPerson>(
+                "select id, active, deleted_at is not null as deleted from scim_users \
+                 where business_id = $1 and user_name_key = $2 \
+                 order by deleted_at is not null, id limit 1",
             )
             .bind(business_id)
             .bind(user_name.to_lowercase())
-            .fetch_one(p)
+            .fetch_optional(p)
             .await
-        })?;
-        Ok(n > 0)
+        })?)
     }
 
     pub async fn scim_user(&self, business_id: &str, id: &str) -> StoreResult<Option<ScimUserRow>> {

@@ -17,25 +17,6 @@ const COLUMNS: &str =
     "id, email, email_lc, password_hash, email_verified_at, created_at, last_sign_in_at";
 
 impl Db {
-    /// A user the IdP vouched for: no password ("!sso" never verifies), address verified.
-    pub async fn create_sso_user(&self, email: &str, now: i64) -> StoreResult<String> {
-        let id = new_id();
-        with_pool!(self, |p| {
-            sqlx::query(
-                "insert into users (id, email, email_lc, password_hash, email_verified_at, created_at) \
-                 values ($1, $2, $3, '!sso', $4, $4)",
-            )
-            .bind(&id)
-            .bind(email)
-            .bind(email.to_lowercase())
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(id)
-    }
-
     /// Creates a user; `Conflict` when the email (case-insensitively) is taken.
     pub async fn create_user(
         &self,

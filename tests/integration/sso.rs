@@ -269,8 +269,8 @@ async fn sso_signs_in_admins_and_desktop_users_with_their_rights(b: Backend) {
     // the attempts are on record for the admin
     let attempts = app
         .state
-        .db
-        .saml_attempts(&business, 10)
+        .saml_log
+        .newest(&app.state.db, &business, 10)
         .await
         .expect("attempts");
     assert_eq!(attempts.len(), 4);
@@ -364,8 +364,8 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
         );
         let last = &app
             .state
-            .db
-            .saml_attempts(&business, 1)
+            .saml_log
+            .newest(&app.state.db, &business, 1)
             .await
             .expect("attempts")[0];
         assert_eq!(
@@ -385,8 +385,8 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     assert_eq!(r.status, 403);
     let last = &app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("bad_signature"));
@@ -400,8 +400,8 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     assert_eq!(r.status, 403);
     let last = &app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("browser_mismatch"));
@@ -414,8 +414,8 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     assert_eq!(r.status, 403);
     let last = &app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("unsolicited"));
@@ -490,8 +490,8 @@ async fn test_sso_reports_without_a_session(b: Backend) {
         .ends_with("?sso_test=passed"));
     let last = &app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(
@@ -532,8 +532,8 @@ async fn idp_initiated_sign_in_only_when_the_admin_allows_it(b: Backend) {
     assert_eq!(post_acs(&mut other, &business, &xml).await.status, 403);
     let last = &app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("replay"));
@@ -610,8 +610,8 @@ async fn with_scim_on_the_directory_decides_rights_and_deprovisioning(b: Backend
     assert!(r.body.contains("deactivated by your organisation"));
     let last = &app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("user_deactivated"));
@@ -814,8 +814,8 @@ async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend
     assert!(me(&mut other).await.is_null());
     let attempts = app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts");
     assert_eq!(attempts[0].category.as_deref(), Some("object_id_mismatch"));
@@ -827,8 +827,8 @@ async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend
     assert_eq!(r.status, 403, "{}", r.body);
     let attempts = app
         .state
-        .db
-        .saml_attempts(&business, 1)
+        .saml_log
+        .newest(&app.state.db, &business, 1)
         .await
         .expect("attempts");
     assert_eq!(attempts[0].category.as_deref(), Some("email_conflict"));

@@ -282,6 +282,7 @@ impl TestApp {
             )
             .expect("fetcher"),
             scim_log: seatgate::scim::routes::ScimLog::start(db.db.clone()),
+            saml_log: seatgate::saml::attempts::AttemptLog::start(db.db.clone()),
             scim_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 2000)),
             activation_limiter: Arc::new(seatgate::scim::routes::ScimLimiter::new(1000, 10_000)),
             licence_signer: Arc::new(seatgate::activation::licence::Signer::from_seed(
