@@ -353,6 +353,14 @@ pub(crate) fn saml_error(r: &sso::Refused) -> ApiError {
     }
 }
 
+fn bad_verifier() -> ApiError {
+    ApiError::new(
+        400,
+        "invalid_code_verifier",
+        "code_verifier does not match the code_challenge this transaction started with.",
+    )
+}
+
 fn not_set_up() -> ApiError {
     ApiError::new(409, "sso_not_active", "Single sign-on is not set up.")
 }
@@ -366,39 +374,42 @@ pub async fn complete(
     code_verifier: &str,
 ) -> Result<Activated, ApiError> {
     let now = state.clock.now();
-    let txn = state
-        .db
-        .activation_transaction(transaction_id)
-        .await
-        .map_err(ApiError::internal)?;
-    let txn = usable(txn, now)?;
-    if let Some(rs) = relay_state.filter(|r| !r.is_empty()) {
-        if rs != txn.id {
-            return Err(ApiError::invalid(
-                "RelayState does not belong to this transaction.",
+    // the transaction is found by its id, so the RelayState must be that id
+    if relay_state.is_some_and(|rs| !rs.is_empty() && rs != transaction_id) {
+        return Err(ApiError::invalid(
+            "RelayState does not belong to this transaction.",
+        ));
+    }
+    // the transaction is claimed (used once) only by the app holding its code_verifier: one
+    // statement when all is well, and a read to say precisely why when it is not
+    let claimed = match valid_verifier(code_verifier) {
+        true => state
+            .db
+            .claim_activation_transaction(transaction_id, &s256(code_verifier), now)
+            .await
+            .map_err(ApiError::internal)?,
+        false => None,
+    };
+    let txn = match claimed {
+        Some(txn) => txn,
+        None => {
+            let txn = state
+                .db
+                .activation_transaction(transaction_id)
+                .await
+                .map_err(ApiError::internal)?;
+            let txn = usable(txn, now)?;
+            if !pkce_matches(code_verifier, &txn.code_challenge) {
+                return Err(bad_verifier());
+            }
+            // a concurrent completion won the race
+            return Err(ApiError::new(
+                409,
+                "transaction_used",
+                "This activation was already completed or attempted. Start again from the app.",
             ));
         }
-    }
-    if !pkce_matches(code_verifier, &txn.code_challenge) {
-        return Err(ApiError::new(
-            400,
-            "invalid_code_verifier",
-            "code_verifier does not match the code_challenge this transaction started with.",
-        ));
-    }
-    if !state
-        .db
-        .use_activation_transaction(&txn.id, now)
-        .await
-        .map_err(ApiError::internal)?
-    {
-        // a concurrent completion won the race
-        return Err(ApiError::new(
-            409,
-            "transaction_used",
-            "This activation was already completed or attempted. Start again from the app.",
-        ));
-    }
+    };
     let outcome = sso::finish(
         state,
         &txn.business_id,
@@ -534,11 +545,7 @@ pub async fn redeem(
         .ok_or_else(|| ApiError::new(500, "internal", "The activation result is unreadable."))?;
     if !pkce_matches(code_verifier, &txn.code_challenge) {
         // the code is burnt, and nothing was granted
-        return Err(ApiError::new(
-            400,
-            "invalid_code_verifier",
-            "code_verifier does not match the code_challenge this transaction started with.",
-        ));
+        return Err(bad_verifier());
     }
     let row = state
         .db

@@ -36,6 +36,10 @@ pub enum ValidateError {
     AssertionNotSigned { signed: String },
     /// A signature does not verify with any configured certificate, or the document was altered.
     BadSignature { reason: String },
+    /// A signature whose shape SAML forbids: not exactly one `Reference`, a `Reference` that
+    /// does not name the element holding the signature, or a transform other than
+    /// enveloped-signature and canonicalization (saml-core-2.0-os §5.4.2-4).
+    SignatureReference { reason: String },
     /// A `SignatureMethod` outside RSA/ECDSA with SHA-256/384/512.
     SignatureAlgorithm { got: String },
     /// A `DigestMethod` outside SHA-256/384/512.
@@ -97,6 +101,7 @@ impl ValidateError {
             Unsigned => "unsigned",
             AssertionNotSigned { .. } => "assertion_not_signed",
             BadSignature { .. } => "bad_signature",
+            SignatureReference { .. } => "signature_reference",
             SignatureAlgorithm { .. } => "signature_algorithm",
             DigestAlgorithm { .. } => "digest_algorithm",
             NoCertificate => "no_certificate",
@@ -151,6 +156,9 @@ impl ValidateError {
             ),
             BadSignature { reason } => format!(
                 "A signature in the SAML response is invalid ({reason}); check that the IdP certificate configured here is the current one."
+            ),
+            SignatureReference { reason } => format!(
+                "A signature in the SAML response has a shape SAML does not allow: {reason}; such signatures are how XML signature wrapping attacks work."
             ),
             SignatureAlgorithm { got } => format!(
                 "The signature algorithm {got} is not allowed{}; use RSA or ECDSA with SHA-256, SHA-384 or SHA-512.",

@@ -129,18 +129,17 @@ pub async fn start_with_relay(
     user_id: Option<&str>,
     relay_state: Option<&str>,
 ) -> Result<Started, StartError> {
-    let row = state
+    let settings = state
         .db
-        .integration(business_id)
+        .sso_settings(business_id)
         .await
         .map_err(internal)?
         .ok_or(StartError::NotConfigured)?;
-    let certs = state
-        .db
-        .idp_certificates(business_id)
-        .await
-        .map_err(internal)?;
-    if row.idp_sso_url.is_empty() || row.idp_entity_id.is_empty() || certs.is_empty() {
+    let row = settings.integration;
+    if row.idp_sso_url.is_empty()
+        || row.idp_entity_id.is_empty()
+        || settings.certificates_der_base64.is_empty()
+    {
         return Err(StartError::NotConfigured);
     }
     let now = state.clock.now();
@@ -379,7 +378,7 @@ async fn decide(
         return refuse("malformed", "SAMLResponse is not base64.".into());
     };
     // the account's settings, certificates and verified domains, in one query
-    let (row, certs, verified) = match state.db.acs_settings(business_id).await {
+    let (row, certs, verified) = match state.db.sso_settings(business_id).await {
         Ok(Some(s)) => (s.integration, s.certificates_der_base64, s.verified_domains),
         Ok(None) => {
             return refuse(
@@ -655,13 +654,10 @@ pub(crate) async fn ensure_member(
     let p = Purpose::SignIn;
     let db = &state.db;
     let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
-    let by_object = match object_id {
-        Some(oid) => db
-            .sso_member_by_object_id(business_id, oid)
-            .await
-            .map_err(|e| store_refusal(e, p))?,
-        None => None,
-    };
+    let (by_object, by_email) = db
+        .sso_members(business_id, object_id, email)
+        .await
+        .map_err(|e| store_refusal(e, p))?;
     let member = match by_object {
         Some(m) => {
             if m.email_lc != email {
@@ -687,10 +683,7 @@ pub(crate) async fn ensure_member(
             }
             Some(m)
         }
-        None => db
-            .sso_member_by_email(email)
-            .await
-            .map_err(|e| store_refusal(e, p))?,
+        None => by_email,
     };
     let Some(member) = member else {
         // first sight: the user, their membership and object id, at once

@@ -395,13 +395,13 @@ const ALLOWED_TRANSFORMS: [&str; 6] = [
 /// reference to the ID of the element the signature sits in (the Response or the Assertion).
 /// Wrapping attacks need the reference to point elsewhere; they stop here, before any crypto.
 fn check_reference(signature: Node) -> Result<(), ValidateError> {
-    let bad = |reason: String| ValidateError::BadSignature { reason };
+    let bad = |reason: String| ValidateError::SignatureReference { reason };
     let signed_info =
         child(signature, NS_DSIG, "SignedInfo").ok_or_else(|| missing("Signature/SignedInfo"))?;
     let mut references = children(signed_info, NS_DSIG, "Reference");
     let (Some(reference), None) = (references.next(), references.next()) else {
         return Err(bad(
-            "a signature must hold exactly one Reference (saml-core-2.0-os §5.4.2)".to_string(),
+            "it must hold exactly one Reference (saml-core-2.0-os §5.4.2)".to_string(),
         ));
     };
     let uri = reference.attribute("URI").unwrap_or_default();
@@ -411,8 +411,8 @@ fn check_reference(signature: Node) -> Result<(), ValidateError> {
         parent.is_some_and(|p| is(p, NS_PROTOCOL, "Response") || is(p, NS_ASSERTION, "Assertion"));
     if !enveloping || uri.strip_prefix('#').is_none_or(|id| Some(id) != parent_id) {
         return Err(bad(format!(
-            "the signature's Reference URI {uri:?} does not name the {} that holds it (ID {:?}); \
-             saml-core-2.0-os §5.4.2 requires it to",
+            "its Reference URI {uri:?} does not name the {} that holds it (ID {:?}), as \
+             saml-core-2.0-os §5.4.2 requires",
             parent.map(|p| p.tag_name().name()).unwrap_or("document"),
             parent_id.unwrap_or_default()
         )));

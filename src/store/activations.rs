@@ -181,6 +181,29 @@ impl Db {
         })?)
     }
 
+    /// The app's completion claims its transaction in one statement: marks it used, once, if
+    /// it is unused, unexpired and was started with `code_challenge`; the row when it did.
+    /// `None` says nothing about why (the caller reads the row to tell).
+    pub async fn claim_activation_transaction(
+        &self,
+        id: &str,
+        code_challenge: &str,
+        now: i64,
+    ) -> StoreResult<Option<TransactionRow>> {
+        let sql = format!(
+            "update activation_transactions set used_at = $2 where id = $1 and used_at is null \
+             and expires_at > $2 and code_challenge = $3 returning {TXN_COLUMNS}"
+        );
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, TransactionRow>(&sql)
+                .bind(id)
+                .bind(now)
+                .bind(code_challenge)
+                .fetch_optional(p)
+                .await
+        })?)
+    }
+
     /// Marks the transaction used, once: `false` when it was already used or has expired.
     pub async fn use_activation_transaction(&self, id: &str, now: i64) -> StoreResult<bool> {
         let n = with_pool!(self, |p| {

@@ -31,6 +31,13 @@ pub struct SsoMember {
     pub idp_object_id: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct FoundMember {
+    found_by: String,
+    #[sqlx(flatten)]
+    member: SsoMember,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct MembershipRow {
     pub business_id: String,
@@ -165,36 +172,44 @@ impl Db {
         Ok(id)
     }
 
-    /// The member of `business_id` the IdP knows by `object_id`.
-    pub async fn sso_member_by_object_id(
+    /// Both lookups of a sign-in in one round trip: the member of `business_id` the IdP knows
+    /// by `object_id` (when given), and the user with the address `email_lc` with their
+    /// membership of any account.
+    pub async fn sso_members(
         &self,
         business_id: &str,
-        object_id: &str,
-    ) -> StoreResult<Option<SsoMember>> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, SsoMember>(
-                "select u.id as user_id, u.email_lc, m.business_id, m.role, m.idp_object_id \
-                 from memberships m join users u on u.id = m.user_id \
-                 where m.business_id = $1 and m.idp_object_id = $2",
+        object_id: Option<&str>,
+        email_lc: &str,
+    ) -> StoreResult<(Option<SsoMember>, Option<SsoMember>)> {
+        let rows: Vec<FoundMember> = with_pool!(self, |p| {
+            sqlx::query_as::<_, FoundMember>(
+                "select 'object' as found_by, u.id as user_id, u.email_lc, m.business_id, m.role, \
+                 m.idp_object_id from memberships m join users u on u.id = m.user_id \
+                 where m.business_id = $1 and m.idp_object_id = $2 \
+                 union all \
+                 select 'email' as found_by, u.id as user_id, u.email_lc, m.business_id, m.role, \
+                 m.idp_object_id from users u left join memberships m on m.user_id = u.id \
+                 where u.email_lc = $3",
             )
             .bind(business_id)
             .bind(object_id)
-            .fetch_optional(p)
-            .await
-        })?)
-    }
-
-    /// The user with this address and their membership (of any account), in one query.
-    pub async fn sso_member_by_email(&self, email_lc: &str) -> StoreResult<Option<SsoMember>> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, SsoMember>(
-                "select u.id as user_id, u.email_lc, m.business_id, m.role, m.idp_object_id \
-                 from users u left join memberships m on m.user_id = u.id where u.email_lc = $1",
-            )
             .bind(email_lc)
-            .fetch_optional(p)
+            .fetch_all(p)
             .await
-        })?)
+        })?;
+        let mut by_object = None;
+        let mut by_email = None;
+        for row in rows {
+            let slot = if row.found_by == "object" {
+                &mut by_object
+            } else {
+                &mut by_email
+            };
+            if slot.is_none() {
+                *slot = Some(row.member);
+            }
+        }
+        Ok((by_object, by_email))
     }
 
     pub async fn set_member_object_id(

@@ -28,16 +28,16 @@ pub struct IntegrationRow {
     pub sign_requests: bool,
 }
 
-/// An account's settings as the ACS reads them (see `Db::acs_settings`).
+/// An account's SSO settings as the start and the ACS read them (see `Db::sso_settings`).
 #[derive(Debug, Clone)]
-pub struct AcsSettings {
+pub struct SsoSettings {
     pub integration: IntegrationRow,
     pub certificates_der_base64: Vec<String>,
     pub verified_domains: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
-struct AcsRow {
+struct SsoRow {
     #[sqlx(flatten)]
     integration: IntegrationRow,
     certificates_json: String,
@@ -130,9 +130,9 @@ impl Db {
         .await)?)
     }
 
-    /// What the ACS needs of an account, in one round trip: its integration, the IdP's signing
+    /// What SSO needs of an account, in one round trip: its integration, the IdP's signing
     /// certificates (oldest first) and its verified domain names.
-    pub async fn acs_settings(&self, business_id: &str) -> StoreResult<Option<AcsSettings>> {
+    pub async fn sso_settings(&self, business_id: &str) -> StoreResult<Option<SsoSettings>> {
         let (certs, domains) = match self {
             Db::Sqlite(_) => (
                 "(select json_group_array(der_base64) from (select der_base64 from idp_certificates \
@@ -151,11 +151,11 @@ impl Db {
             "select {COLUMNS}, {certs} as certificates_json, {domains} as domains_json \
              from idp_integrations where business_id = $1"
         );
-        let row = with_pool!(self, |p| sqlx::query_as::<_, AcsRow>(&sql)
+        let row = with_pool!(self, |p| sqlx::query_as::<_, SsoRow>(&sql)
             .bind(business_id)
             .fetch_optional(p)
             .await)?;
-        Ok(row.map(|r| AcsSettings {
+        Ok(row.map(|r| SsoSettings {
             integration: r.integration,
             certificates_der_base64: serde_json::from_str(&r.certificates_json).unwrap_or_default(),
             verified_domains: serde_json::from_str(&r.domains_json).unwrap_or_default(),

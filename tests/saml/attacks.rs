@@ -427,3 +427,56 @@ fn errors_and_assertions_are_send_and_sync() {
     check::<Assertion>();
     check::<seatgate::saml::error::ValidateError>();
 }
+
+/// saml-core-2.0-os §5.4.2-4, checked on the raw document before any cryptography: one
+/// `Reference` per signature, naming the element that holds the signature, and only the
+/// enveloped-signature and canonicalization transforms. Each edit is refused with its reason.
+#[test]
+fn signature_shape_is_checked_before_any_crypto() {
+    let t = Tpl::default();
+    let signed = t.signed();
+    let reference_start = signed.find("<ds:Reference").expect("a Reference");
+    let reference_end = signed.find("</ds:Reference>").expect("its end") + "</ds:Reference>".len();
+    let reference = &signed[reference_start..reference_end];
+    let two_references = format!(
+        "{}{reference}{}",
+        &signed[..reference_end],
+        &signed[reference_end..]
+    );
+    let elsewhere = signed.replacen(
+        &format!("URI=\"#{}\"", t.assertion_id),
+        "URI=\"#_somewhere_else\"",
+        1,
+    );
+    let whole_document = signed.replacen(&format!("URI=\"#{}\"", t.assertion_id), "URI=\"\"", 1);
+    let xpath = signed.replacen(
+        "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+        "http://www.w3.org/TR/1999/REC-xpath-19991116",
+        1,
+    );
+    for (name, xml, says) in [
+        ("two References", two_references, "exactly one Reference"),
+        (
+            "Reference to another ID",
+            elsewhere,
+            "\"#_somewhere_else\" does not name the Assertion",
+        ),
+        (
+            "Reference to the whole document",
+            whole_document,
+            "\"\" does not name the Assertion",
+        ),
+        (
+            "XPath transform",
+            xpath,
+            "REC-xpath-19991116 is not allowed",
+        ),
+    ] {
+        assert_ne!(xml, signed, "{name}: the edit applied");
+        let err = validate(xml.as_bytes(), &idp(), &sp(), None, true, NOW, SKEW).expect_err(name);
+        assert_eq!(err.category(), "signature_reference", "{name}: {err:?}");
+        assert!(err.detail().contains(says), "{name}: {}", err.detail());
+    }
+    // the untouched response passes the same checks
+    assert!(validate(signed.as_bytes(), &idp(), &sp(), None, true, NOW, SKEW).is_ok());
+}
