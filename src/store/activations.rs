@@ -3,7 +3,7 @@
 //! `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the product's keys), so concurrent
 //! activations never hand out more seats than a subscription has.
 
-use super::{with_pool, Db, StoreResult};
+use super::{with_pool, with_writer, Db, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TransactionRow {
@@ -120,7 +120,7 @@ impl Db {
         row: &TransactionRow,
         client_ip: Option<&str>,
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
                 "insert into activation_transactions (id, business_id, request_id, email_lc, product, \
                  device_id, device_name, device_os, code_challenge, redirect_uri, client_ip, created_at, expires_at) \
@@ -194,7 +194,7 @@ impl Db {
             "update activation_transactions set used_at = $2 where id = $1 and used_at is null \
              and expires_at > $2 and code_challenge = $3 returning {TXN_COLUMNS}"
         );
-        Ok(with_pool!(self, |p| {
+        Ok(with_writer!(self, |p| {
             sqlx::query_as::<_, TransactionRow>(&sql)
                 .bind(id)
                 .bind(now)
@@ -206,7 +206,7 @@ impl Db {
 
     /// Marks the transaction used, once: `false` when it was already used or has expired.
     pub async fn use_activation_transaction(&self, id: &str, now: i64) -> StoreResult<bool> {
-        let n = with_pool!(self, |p| {
+        let n = with_writer!(self, |p| {
             sqlx::query(
                 "update activation_transactions set used_at = $2 where id = $1 and used_at is null and expires_at > $2",
             )
@@ -227,7 +227,7 @@ impl Db {
         code_expires_at: i64,
         result_sealed: &str,
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
                 "update activation_transactions set code_hash = $2, code_expires_at = $3, \
                  result_sealed = $4 where id = $1",
@@ -245,7 +245,7 @@ impl Db {
 
     /// Redeems the code once and hands back the sealed result, which is deleted with it.
     pub async fn redeem_activation_code(&self, id: &str, now: i64) -> StoreResult<Option<String>> {
-        let sealed = with_pool!(self, |p| {
+        let sealed = with_writer!(self, |p| {
             sqlx::query_scalar::<_, Option<String>>(
                 "select result_sealed from activation_transactions where id = $1",
             )
@@ -254,7 +254,7 @@ impl Db {
             .await
         })?
         .flatten();
-        let n = with_pool!(self, |p| {
+        let n = with_writer!(self, |p| {
             sqlx::query(
                 "update activation_transactions set redeemed_at = $2, result_sealed = null \
                  where id = $1 and redeemed_at is null and code_expires_at > $2",
@@ -276,7 +276,7 @@ impl Db {
         let lock_sql = format!(
             "select id from license_keys where business_id = $1 and product = $2 order by id{lock}"
         );
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = if sqlite {
                 p.begin_with("BEGIN IMMEDIATE").await?
             } else {
@@ -390,7 +390,7 @@ impl Db {
 
     /// Records a check; coarse (once a minute) so that frequent checks stay reads.
     pub async fn touch_activation(&self, id: &str, now: i64) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
                 "update activations set last_check_at = $2 where id = $1 and last_check_at < $2",
             )
@@ -443,7 +443,7 @@ impl Db {
         let release = "delete from seat_assignments where license_key_id = $1 and user_id = $2 \
              and not exists (select 1 from activations a where a.license_key_id = $1 \
              and a.user_id = $2 and a.revoked_at is null)";
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = if sqlite {
                 p.begin_with("BEGIN IMMEDIATE").await?
             } else {

@@ -1,6 +1,6 @@
 //! `business_accounts` and `memberships`: organisations and who belongs to them.
 
-use super::{new_id, with_pool, Db, StoreError, StoreResult};
+use super::{new_id, with_pool, with_writer, Db, StoreError, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct BusinessRow {
@@ -114,7 +114,7 @@ impl Db {
         role: &str,
         now: i64,
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
             "insert into memberships (business_id, user_id, role, status, created_at) values ($1, $2, $3, 'active', $4)"
         )
@@ -142,33 +142,53 @@ impl Db {
         now: i64,
         signed_in_at: Option<i64>,
     ) -> StoreResult<String> {
+        const USER: &str =
+            "insert into users (id, email, email_lc, password_hash, email_verified_at, \
+             created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)";
         let id = new_id();
-        with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            sqlx::query(
-                "insert into users (id, email, email_lc, password_hash, email_verified_at, created_at, \
-                 last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)",
-            )
-            .bind(&id)
-            .bind(email)
-            .bind(email.to_lowercase())
-            .bind(now)
-            .bind(signed_in_at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
-                 values ($1, $2, $3, 'active', $4, $5)",
-            )
-            .bind(business_id)
-            .bind(&id)
-            .bind(role)
-            .bind(now)
-            .bind(object_id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
+        let email_lc = email.to_lowercase();
+        match self {
+            // one statement, so one round trip, and atomic by itself
+            Db::Postgres(p) => {
+                sqlx::query(&format!(
+                    "with u as ({USER} returning id) insert into memberships (business_id, user_id, \
+                     role, status, created_at, idp_object_id) select $6, u.id, $7, 'active', $4, $8 from u"
+                ))
+                .bind(&id)
+                .bind(email)
+                .bind(&email_lc)
+                .bind(now)
+                .bind(signed_in_at)
+                .bind(business_id)
+                .bind(role)
+                .bind(object_id)
+                .execute(p)
+                .await?;
+            }
+            Db::Sqlite(sqlite) => {
+                let mut tx = sqlite.write.begin().await?;
+                sqlx::query(USER)
+                    .bind(&id)
+                    .bind(email)
+                    .bind(&email_lc)
+                    .bind(now)
+                    .bind(signed_in_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+                     values ($1, $2, $3, 'active', $4, $5)",
+                )
+                .bind(business_id)
+                .bind(&id)
+                .bind(role)
+                .bind(now)
+                .bind(object_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+        }
         Ok(id)
     }
 
@@ -218,7 +238,7 @@ impl Db {
         user_id: &str,
         object_id: &str,
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
                 "update memberships set idp_object_id = $3 where business_id = $1 and user_id = $2",
             )
@@ -238,7 +258,7 @@ impl Db {
         user_id: &str,
         role: &str,
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query("update memberships set role = $3 where business_id = $1 and user_id = $2")
                 .bind(business_id)
                 .bind(user_id)

@@ -28,8 +28,19 @@ use std::{str::FromStr, time::Duration};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(Sqlite),
     Postgres(PgPool),
+}
+
+/// SQLite allows one writer at a time. Writers on several connections would find the lock
+/// taken and sleep in SQLite's busy handler (1, 2, 5, 10… ms): a long tail under load. So the
+/// hot writes (`with_writer!`) go through one dedicated connection, where they queue in order
+/// and start the moment the previous one commits; reads use the other connections (WAL lets
+/// them run beside the writer).
+#[derive(Clone, Debug)]
+pub struct Sqlite {
+    pub read: SqlitePool,
+    pub write: SqlitePool,
 }
 
 /// Runs `$body` with `$p` bound to whichever pool is active; the body is compiled once per
@@ -37,12 +48,30 @@ pub enum Db {
 macro_rules! with_pool {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($p) => $body,
+            $crate::store::Db::Sqlite(sqlite) => {
+                let $p = &sqlite.read;
+                $body
+            }
             $crate::store::Db::Postgres($p) => $body,
         }
     };
 }
 pub(crate) use with_pool;
+
+/// As `with_pool!`, for the writes on the sign-in, activation and SCIM paths: on SQLite they
+/// take the one writer connection (see [`Sqlite`]). A body must not call back into `Db`.
+macro_rules! with_writer {
+    ($db:expr, |$p:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite(sqlite) => {
+                let $p = &sqlite.write;
+                $body
+            }
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_writer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -73,12 +102,20 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres:") || url.starts_with("postgresql:")
 }
 
+/// PostgreSQL connections: four per core. Each is a server process on the same cores; on the
+/// 2-core benchmark machine 8 gave more activations per second and a shorter check tail than
+/// 16, with the same sign-in rate (BENCHMARKS.md).
+fn pg_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 4).unwrap_or(32).clamp(4, 32)
+}
+
 /// Connects and applies the migrations of the URL's backend.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if is_postgres_url(url) {
         let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(pg_pool_size())
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
@@ -92,12 +129,17 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .disable_statement_logging();
-        let pool = SqlitePoolOptions::new()
+        let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .connect_with(opts.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&read).await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Db::Sqlite(pool))
+        Ok(Db::Sqlite(Sqlite { read, write }))
     }
 }
 

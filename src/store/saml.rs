@@ -1,6 +1,6 @@
 //! `saml_requests`, `saml_replay`, `saml_attempts`: the server-side state of SAML sign-in.
 
-use super::{with_pool, Db, StoreError, StoreResult};
+use super::{with_pool, with_writer, Db, StoreError, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SamlRequestRow {
@@ -27,7 +27,7 @@ pub struct SamlAttemptRow {
 
 impl Db {
     pub async fn insert_saml_request(&self, row: &SamlRequestRow, now: i64) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
                 "insert into saml_requests (id, business_id, binding_hash, purpose, user_id, created_at, expires_at) \
                  values ($1, $2, $3, $4, $5, $6, $7)",
@@ -55,7 +55,7 @@ impl Db {
         now: i64,
     ) -> StoreResult<Option<SamlRequestRow>> {
         // one statement: only the request that flips `used_at` gets the row
-        Ok(with_pool!(self, |p| {
+        Ok(with_writer!(self, |p| {
             sqlx::query_as::<_, SamlRequestRow>(
                 "update saml_requests set used_at = $3 where id = $1 and business_id = $2 \
                  and used_at is null and expires_at > $3 \
@@ -76,7 +76,7 @@ impl Db {
         assertion_id: &str,
         expires_at: i64,
     ) -> StoreResult<bool> {
-        let r = with_pool!(self, |p| {
+        let r = with_writer!(self, |p| {
             sqlx::query(
                 "insert into saml_replay (business_id, assertion_id, expires_at) values ($1, $2, $3)",
             )
@@ -100,7 +100,7 @@ impl Db {
         &self,
         rows: &[(String, SamlAttemptRow, i64)],
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = p.begin().await?;
             for (business_id, row, expires_at) in rows {
                 sqlx::query(

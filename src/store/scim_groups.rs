@@ -2,7 +2,7 @@
 //! own table (a desktop-users group can hold tens of thousands of people), never in the
 //! document.
 
-use super::{scim_users::placeholders, with_pool, Db, StoreResult};
+use super::{scim_users::placeholders, with_pool, with_writer, Db, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScimGroupRow {
@@ -42,7 +42,7 @@ impl Db {
         row: &ScimGroupRow,
         members: &[String],
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = p.begin().await?;
             sqlx::query(
                 "insert into scim_groups (id, business_id, display_name, display_name_key, external_id, doc, \
@@ -173,7 +173,7 @@ impl Db {
         expected_version: i64,
         edits: &[MemberEdit],
     ) -> StoreResult<bool> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
                 "update scim_groups set display_name = $3, display_name_key = $4, external_id = $5, doc = $6, \
@@ -240,7 +240,7 @@ impl Db {
     }
 
     pub async fn delete_scim_group(&self, business_id: &str, id: &str) -> StoreResult<bool> {
-        let n = with_pool!(self, |p| {
+        let n = with_writer!(self, |p| {
             sqlx::query("delete from scim_groups where business_id = $1 and id = $2")
                 .bind(business_id)
                 .bind(id)

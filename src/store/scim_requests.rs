@@ -1,7 +1,7 @@
 //! `scim_requests`: every authenticated SCIM request (method, path, status, error, duration)
 //! for the admin, kept for a bounded time. Bodies are never stored.
 
-use super::{with_pool, Db, StoreResult};
+use super::{with_pool, with_writer, Db, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScimRequestRow {
@@ -16,7 +16,7 @@ pub struct ScimRequestRow {
 impl Db {
     /// Several entries in one transaction.
     pub async fn record_scim_requests(&self, rows: &[(String, ScimRequestRow)]) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = p.begin().await?;
             for (business_id, row) in rows {
                 sqlx::query(

@@ -1,7 +1,7 @@
 //! `scim_users`: users provisioned by the IdP over SCIM, stored as their SCIM document plus the
 //! columns that lookups, uniqueness and paging need.
 
-use super::{with_pool, Db, StoreResult};
+use super::{with_pool, with_writer, Db, Sqlite, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScimUserRow {
@@ -45,7 +45,7 @@ pub struct ScimPerson {
 
 impl Db {
     pub async fn insert_scim_user(&self, business_id: &str, row: &ScimUserRow) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
                 "insert into scim_users (id, business_id, user_name, user_name_key, external_id, active, doc, \
                  created_at, updated_at, version) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -195,7 +195,7 @@ impl Db {
         row: &ScimUserRow,
         expected_version: i64,
     ) -> StoreResult<bool> {
-        let n = with_pool!(self, |p| {
+        let n = with_writer!(self, |p| {
             sqlx::query(
                 "update scim_users set user_name = $3, user_name_key = $4, external_id = $5, active = $6, \
                  doc = $7, updated_at = $8, version = $9 \
@@ -225,7 +225,7 @@ impl Db {
         id: &str,
         now: i64,
     ) -> StoreResult<bool> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
                 "update scim_users set deleted_at = $3, active = $4, updated_at = $3 \
@@ -297,7 +297,7 @@ impl Db {
 
     /// Ends the portal sessions of the person a deprovisioned SCIM user stands for.
     pub async fn revoke_sessions_for_email(&self, email: &str) -> StoreResult<u64> {
-        Ok(with_pool!(self, |p| {
+        Ok(with_writer!(self, |p| {
             sqlx::query(
                 "delete from sessions where user_id in (select id from users where lower(email) = $1)",
             )
@@ -329,7 +329,7 @@ impl Db {
         let page = page_sql();
         let mut out = Vec::new();
         match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(Sqlite { read: p, .. }) => {
                 let rows: Vec<(i64, i64, i64, String)> =
                     sqlx::query_as(&format!("explain query plan {lookup}"))
                         .bind(business_id)

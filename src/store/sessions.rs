@@ -1,6 +1,6 @@
 //! `sessions`: signed-in browsers. Only a keyed hash of the cookie token is stored.
 
-use super::{with_pool, Db, StoreResult};
+use super::{with_pool, with_writer, Db, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
@@ -33,7 +33,7 @@ impl Db {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        with_pool!(self, |p| {
+        with_writer!(self, |p| {
             sqlx::query(
             "insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at) \
              values ($1, $2, $5, $3, $3, $4)"
@@ -62,7 +62,7 @@ impl Db {
     }
 
     pub async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
-        with_pool!(self, |p| sqlx::query(
+        with_writer!(self, |p| sqlx::query(
             "update sessions set last_seen_at = $2 where token_hash = $1"
         )
         .bind(token_hash)

@@ -1,6 +1,6 @@
 //! `users`: sign-in identities (email + argon2id hash).
 
-use super::{new_id, with_pool, Db, StoreError, StoreResult};
+use super::{new_id, with_pool, with_writer, Db, StoreError, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -69,7 +69,7 @@ impl Db {
 
     /// A new address for the user (the IdP renamed them); `Conflict` when another user has it.
     pub async fn change_email(&self, user_id: &str, email: &str) -> StoreResult<()> {
-        with_pool!(self, |p| sqlx::query(
+        with_writer!(self, |p| sqlx::query(
             "update users set email = $2, email_lc = $3 where id = $1"
         )
         .bind(user_id)
@@ -106,7 +106,7 @@ impl Db {
     }
 
     pub async fn record_sign_in(&self, user_id: &str, now: i64) -> StoreResult<()> {
-        with_pool!(self, |p| sqlx::query(
+        with_writer!(self, |p| sqlx::query(
             "update users set last_sign_in_at = $2 where id = $1"
         )
         .bind(user_id)
