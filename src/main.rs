@@ -154,6 +154,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         settings: Arc::new(settings),
     };
+    // written in the background: stored before the database closes
+    let (scim_log, saml_log) = (state.scim_log.clone(), state.saml_log.clone());
     server::spawn_housekeeping(state.clone());
     server::spawn_domain_checks(state.clone());
     let app = server::router(state);
@@ -167,6 +169,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    scim_log.flush().await;
+    saml_log.flush().await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -78,3 +78,35 @@ impl<T: Send + 'static> Batched<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Batched;
+    use std::sync::{Arc, Mutex};
+
+    /// Rows queued before `flush` are all written, in order, in batches no larger than asked;
+    /// a full queue makes `record` wait instead of dropping.
+    #[tokio::test]
+    async fn flush_sees_every_row_in_order_and_batches_are_bounded() {
+        let written: Arc<Mutex<Vec<Vec<u32>>>> = Arc::default();
+        let sink = written.clone();
+        let log = Batched::start("test", 8, 5, move |rows: Vec<u32>| {
+            let sink = sink.clone();
+            async move {
+                tokio::task::yield_now().await;
+                sink.lock().expect("sink").push(rows);
+            }
+        });
+        for i in 0..100 {
+            log.record(i).await;
+        }
+        log.flush().await;
+        let batches = written.lock().expect("sink").clone();
+        assert!(
+            batches.iter().all(|b| !b.is_empty() && b.len() <= 5),
+            "{batches:?}"
+        );
+        let all: Vec<u32> = batches.into_iter().flatten().collect();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+    }
+}

@@ -176,7 +176,13 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        with_pool!(self, |p| p.close().await)
+        match self {
+            Db::Sqlite(sqlite) => {
+                sqlite.write.close().await;
+                sqlite.read.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
     }
 }
 
