@@ -382,13 +382,14 @@ pub async fn complete(
     }
     // the transaction is claimed (used once) only by the app holding its code_verifier: one
     // statement when all is well, and a read to say precisely why when it is not
-    let claimed = match valid_verifier(code_verifier) {
-        true => state
+    let claimed = if valid_verifier(code_verifier) {
+        state
             .db
             .claim_activation_transaction(transaction_id, &s256(code_verifier), now)
             .await
-            .map_err(ApiError::internal)?,
-        false => None,
+            .map_err(ApiError::internal)?
+    } else {
+        None
     };
     let txn = match claimed {
         Some(txn) => txn,
@@ -480,6 +481,17 @@ pub async fn complete_in_browser(
                 409,
                 "transaction_used",
                 "This activation was already completed.",
+            ),
+        ));
+    }
+    // the pending request was this account's, and so is its transaction; fail closed if not
+    if row.business_id != txn.business_id {
+        return Err((
+            Some(txn),
+            ApiError::new(
+                500,
+                "internal",
+                "The activation belongs to another account.",
             ),
         ));
     }
