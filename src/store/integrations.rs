@@ -155,10 +155,15 @@ impl Db {
             .bind(business_id)
             .fetch_optional(p)
             .await)?;
-        Ok(row.map(|r| SsoSettings {
+        let Some(r) = row else { return Ok(None) };
+        // the database built these arrays; failing to read one is a store error, not "none"
+        let decode = |json: &str| -> StoreResult<Vec<String>> {
+            serde_json::from_str(json).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+        };
+        Ok(Some(SsoSettings {
+            certificates_der_base64: decode(&r.certificates_json)?,
+            verified_domains: decode(&r.domains_json)?,
             integration: r.integration,
-            certificates_der_base64: serde_json::from_str(&r.certificates_json).unwrap_or_default(),
-            verified_domains: serde_json::from_str(&r.domains_json).unwrap_or_default(),
         }))
     }
 
