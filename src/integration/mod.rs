@@ -299,7 +299,7 @@ pub async fn view(state: &AppState, user: &UserRow) -> Result<IntegrationView, A
         .collect();
     let sso_attempts = state
         .saml_log
-        .newest(&state.db, &member.business_id, 50)
+        .newest(&member.business_id, 50)
         .await
         .map_err(internal)?
         .into_iter()

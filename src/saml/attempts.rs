@@ -5,46 +5,46 @@
 use crate::store::{batched::Batched, saml::SamlAttemptRow, Db, StoreResult};
 
 #[derive(Clone)]
-pub struct AttemptLog(Batched<(String, SamlAttemptRow, i64)>);
+pub struct AttemptLog {
+    queue: Batched<(String, SamlAttemptRow, i64)>,
+    db: Db,
+}
 
 impl AttemptLog {
     const QUEUE: usize = 4_096;
     const BATCH: usize = 256;
 
     pub fn start(db: Db) -> AttemptLog {
-        AttemptLog(Batched::start(
+        let writer = db.clone();
+        let queue = Batched::start(
             "SSO attempt log",
             Self::QUEUE,
             Self::BATCH,
             move |rows: Vec<(String, SamlAttemptRow, i64)>| {
-                let db = db.clone();
+                let db = writer.clone();
                 async move {
                     if let Err(e) = db.record_saml_attempts(&rows).await {
                         tracing::warn!(error = %e, attempts = rows.len(), "recording SSO attempts failed");
                     }
                 }
             },
-        ))
+        );
+        AttemptLog { queue, db }
     }
 
     pub async fn record(&self, business_id: &str, attempt: SamlAttemptRow, expires_at: i64) {
-        self.0
+        self.queue
             .record((business_id.to_string(), attempt, expires_at))
             .await
     }
 
     pub async fn flush(&self) {
-        self.0.flush().await
+        self.queue.flush().await
     }
 
     /// The account's newest attempts, including every one queued so far.
-    pub async fn newest(
-        &self,
-        db: &Db,
-        business_id: &str,
-        limit: i64,
-    ) -> StoreResult<Vec<SamlAttemptRow>> {
+    pub async fn newest(&self, business_id: &str, limit: i64) -> StoreResult<Vec<SamlAttemptRow>> {
         self.flush().await;
-        db.saml_attempts(business_id, limit).await
+        self.db.saml_attempts(business_id, limit).await
     }
 }

@@ -130,8 +130,8 @@ impl Db {
     }
 
     /// First sight of a person the IdP vouched for: the user (no password: "!sso" never
-    /// verifies; the IdP proved the address) and their membership with its role and IdP object id, in one transaction, so
-    /// a failure leaves neither. `signed_in_at` stamps the user's last sign-in. `Conflict` when
+    /// verifies; the IdP proved the address) and their membership with its role and IdP object
+    /// id, in one transaction, so a failure leaves neither. `signed_in_at` stamps the user's last sign-in. `Conflict` when
     /// the address or the object id is taken (`constraint` names which).
     pub async fn create_sso_member(
         &self,

@@ -270,7 +270,7 @@ async fn sso_signs_in_admins_and_desktop_users_with_their_rights(b: Backend) {
     let attempts = app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 10)
+        .newest(&business, 10)
         .await
         .expect("attempts");
     assert_eq!(attempts.len(), 4);
@@ -365,7 +365,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
         let last = &app
             .state
             .saml_log
-            .newest(&app.state.db, &business, 1)
+            .newest(&business, 1)
             .await
             .expect("attempts")[0];
         assert_eq!(
@@ -386,7 +386,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     let last = &app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("bad_signature"));
@@ -401,7 +401,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     let last = &app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("browser_mismatch"));
@@ -415,7 +415,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     let last = &app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("unsolicited"));
@@ -491,7 +491,7 @@ async fn test_sso_reports_without_a_session(b: Backend) {
     let last = &app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(
@@ -533,7 +533,7 @@ async fn idp_initiated_sign_in_only_when_the_admin_allows_it(b: Backend) {
     let last = &app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("replay"));
@@ -611,7 +611,7 @@ async fn with_scim_on_the_directory_decides_rights_and_deprovisioning(b: Backend
     let last = &app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts")[0];
     assert_eq!(last.category.as_deref(), Some("user_deactivated"));
@@ -815,7 +815,7 @@ async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend
     let attempts = app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts");
     assert_eq!(attempts[0].category.as_deref(), Some("object_id_mismatch"));
@@ -828,7 +828,7 @@ async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend
     let attempts = app
         .state
         .saml_log
-        .newest(&app.state.db, &business, 1)
+        .newest(&business, 1)
         .await
         .expect("attempts");
     assert_eq!(attempts[0].category.as_deref(), Some("email_conflict"));
