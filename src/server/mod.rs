@@ -22,9 +22,20 @@ use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 /// Largest request body the portal accepts (forms are small).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// The portal's routes, generated once per process. Generating them runs the app with
+/// resource loading suppressed by a process-wide flag (leptos_server's
+/// `SuppressResourceLoad`): a page rendered on another thread during that window would wait
+/// forever for its data (leptos-rs/leptos#4773). Routers built later (tests build one per
+/// app) reuse the list and never raise the flag while pages render.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application as one router; tests drive it without a socket.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     // SCIM has its own body limit and RFC 7644 errors, so it sits outside the portal's layers
     let scim = crate::scim::routes::router();
     Router::new()

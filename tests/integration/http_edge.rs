@@ -113,3 +113,38 @@ async fn malformed_and_oversized_requests_are_client_errors(b: Backend) {
     assert_eq!(r.status, 404);
 }
 both!(malformed_and_oversized_requests_are_client_errors);
+
+/// Building a router generates the route list by running the app with resource loading
+/// suppressed by a process-wide flag; a page rendering meanwhile used to wait forever for its
+/// data (leptos-rs/leptos#4773). Routers built while pages render must not stall them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_routers_are_built() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let app = TestApp::new(Backend::Sqlite).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let builder = {
+        let (stop, state) = (stop.clone(), app.state.clone());
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _entered = runtime.enter();
+            let mut built = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                drop(seatgate::server::router(state.clone()));
+                built += 1;
+            }
+            built
+        })
+    };
+    let mut c = app.client();
+    for i in 0..100 {
+        let page = tokio::time::timeout(std::time::Duration::from_secs(10), c.get("/signin"))
+            .await
+            .unwrap_or_else(|_| panic!("render {i} stalled while routers were being built"));
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Continue with SSO"), "{}", page.body);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let built = builder.join().expect("builder");
+    assert!(built > 0, "routers were built during the renders");
+}
