@@ -255,15 +255,11 @@ pub async fn start(
         ),
         None => None,
     };
-    let business_id = sso::account_for_email(state, &req.email)
+    let settings = sso::settings_for_email(state, &req.email)
         .await
         .map_err(start_error)?;
-    let subscriptions = state
-        .db
-        .subscriptions_of(&business_id)
-        .await
-        .map_err(ApiError::internal)?;
-    if !subscriptions.iter().any(|s| s.product == product) {
+    let business_id = settings.integration.business_id.clone();
+    if !settings.products.contains(&product) {
         return Err(ApiError::new(
             403,
             "no_subscription",
@@ -271,7 +267,7 @@ pub async fn start(
         ));
     }
     let id = random_token();
-    let started = sso::start_with_relay(state, &business_id, Purpose::Activation, None, Some(&id))
+    let started = sso::start_with_settings(state, &settings, Purpose::Activation, None, Some(&id))
         .await
         .map_err(start_error)?;
     let now = state.clock.now();
@@ -427,11 +423,13 @@ pub async fn complete(
             groups,
             object_id,
             integration,
+            account_name,
             ..
         }) => {
             grant(
                 state,
                 &integration,
+                &account_name,
                 &txn,
                 &email,
                 &groups,
@@ -559,15 +557,16 @@ pub async fn redeem(
         // the code is burnt, and nothing was granted
         return Err(bad_verifier());
     }
-    let row = state
+    let settings = state
         .db
-        .integration(&txn.business_id)
+        .sso_settings(&txn.business_id)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(not_set_up)?;
     grant(
         state,
-        &row,
+        &settings.integration,
+        &settings.account_name,
         &txn,
         &identity.email,
         &identity.groups,
@@ -637,6 +636,7 @@ async fn eligible(
 async fn grant(
     state: &AppState,
     row: &IntegrationRow,
+    account_name: &str,
     txn: &TransactionRow,
     email: &str,
     groups: &[String],
@@ -700,17 +700,11 @@ async fn grant(
             ))
         }
     };
-    let account_name = state
-        .db
-        .business(&txn.business_id)
-        .await
-        .map(|b| b.name)
-        .unwrap_or_default();
     let claims = licence::Claims {
         iss: state.settings.public_url.clone(),
         act: activation_id.clone(),
         acct: txn.business_id.clone(),
-        acct_name: account_name.clone(),
+        acct_name: account_name.to_string(),
         sub: user_id,
         email: email.to_string(),
         dev: txn.device_id.clone(),
@@ -728,7 +722,7 @@ async fn grant(
         subscription_expires_at,
         product: txn.product.clone(),
         email: email.to_string(),
-        account_name,
+        account_name: account_name.to_string(),
     })
 }
 

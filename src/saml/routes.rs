@@ -116,8 +116,10 @@ async fn start(State(state): State<AppState>, req: Request) -> Response {
     };
     let email = field(&form, "email").unwrap_or_default().to_string();
     let next = field(&form, "next").filter(|n| !n.is_empty());
-    let result = match sso::account_for_email(&state, &email).await {
-        Ok(business) => sso::start(&state, &business, Purpose::SignIn, None).await,
+    let result = match sso::settings_for_email(&state, &email).await {
+        Ok(settings) => {
+            sso::start_with_settings(&state, &settings, Purpose::SignIn, None, None).await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -252,6 +254,7 @@ async fn acs(
             groups,
             object_id,
             integration,
+            ..
         }) => {
             crate::activation::routes::finish_in_browser(
                 &state,

@@ -11,7 +11,7 @@ use crate::{
     scim::service::Standing,
     server::{secrets::random_token, state::AppState},
     store::{
-        integrations::IntegrationRow,
+        integrations::{IntegrationRow, SsoSettings},
         saml::{SamlAttemptRow, SamlRequestRow},
         StoreError,
     },
@@ -89,9 +89,9 @@ pub enum Via<'a> {
     App { request_id: &'a str },
 }
 
-/// The account that signs in people of `email`'s domain: its verified domain and active
-/// integration.
-pub async fn account_for_email(state: &AppState, email: &str) -> Result<String, StartError> {
+/// The SSO settings of the account that signs in people of `email`'s domain: a verified
+/// domain of an account whose integration is active. One query when all is well.
+pub async fn settings_for_email(state: &AppState, email: &str) -> Result<SsoSettings, StartError> {
     let email = email.trim().to_lowercase();
     let Some((local, domain)) = email.rsplit_once('@') else {
         return Err(StartError::InvalidEmail);
@@ -101,13 +101,22 @@ pub async fn account_for_email(state: &AppState, email: &str) -> Result<String, 
     }
     match state
         .db
-        .sso_account_for_domain(domain)
+        .sso_settings_for_domain(domain)
         .await
         .map_err(internal)?
     {
-        None => Err(StartError::UnknownDomain),
-        Some((_, false)) => Err(StartError::NotActive),
-        Some((business, true)) => Ok(business),
+        Some(s) if s.integration.active => Ok(s),
+        Some(_) => Err(StartError::NotActive),
+        // say why: an unknown domain, or one whose account has not started configuring
+        None => match state
+            .db
+            .sso_account_for_domain(domain)
+            .await
+            .map_err(internal)?
+        {
+            None => Err(StartError::UnknownDomain),
+            Some(_) => Err(StartError::NotActive),
+        },
     }
 }
 
@@ -118,24 +127,26 @@ pub async fn start(
     purpose: Purpose,
     user_id: Option<&str>,
 ) -> Result<Started, StartError> {
-    start_with_relay(state, business_id, purpose, user_id, None).await
-}
-
-/// As `start`, with a RelayState of the caller's (the request ID when `None`).
-pub async fn start_with_relay(
-    state: &AppState,
-    business_id: &str,
-    purpose: Purpose,
-    user_id: Option<&str>,
-    relay_state: Option<&str>,
-) -> Result<Started, StartError> {
     let settings = state
         .db
         .sso_settings(business_id)
         .await
         .map_err(internal)?
         .ok_or(StartError::NotConfigured)?;
-    let row = settings.integration;
+    start_with_settings(state, &settings, purpose, user_id, None).await
+}
+
+/// As `start`, with the account's settings already read and a RelayState of the caller's
+/// (the request ID when `None`).
+pub async fn start_with_settings(
+    state: &AppState,
+    settings: &SsoSettings,
+    purpose: Purpose,
+    user_id: Option<&str>,
+    relay_state: Option<&str>,
+) -> Result<Started, StartError> {
+    let row = &settings.integration;
+    let business_id = row.business_id.as_str();
     if row.idp_sso_url.is_empty()
         || row.idp_entity_id.is_empty()
         || settings.certificates_der_base64.is_empty()
@@ -224,6 +235,7 @@ pub enum Finished {
         object_id: Option<String>,
         /// The account's settings as this validation read them.
         integration: Box<IntegrationRow>,
+        account_name: String,
     },
 }
 
@@ -378,8 +390,13 @@ async fn decide(
         return refuse("malformed", "SAMLResponse is not base64.".into());
     };
     // the account's settings, certificates and verified domains, in one query
-    let (row, certs, verified) = match state.db.sso_settings(business_id).await {
-        Ok(Some(s)) => (s.integration, s.certificates_der_base64, s.verified_domains),
+    let (row, certs, verified, account_name) = match state.db.sso_settings(business_id).await {
+        Ok(Some(s)) => (
+            s.integration,
+            s.certificates_der_base64,
+            s.verified_domains,
+            s.account_name,
+        ),
         Ok(None) => {
             return refuse(
                 "not_configured",
@@ -388,79 +405,27 @@ async fn decide(
         }
         Err(e) => return Err((store_refusal(e, p), None)),
     };
-    // The pending request first: it names the purpose, and it must be this browser's.
-    // parsing is CPU work on untrusted input: off the async workers, like validation
     let xml = std::sync::Arc::new(xml);
-    let peek = {
-        let xml = xml.clone();
-        tokio::task::spawn_blocking(move || validate::peek_in_response_to(&xml))
-            .await
-            .ok()
-            .flatten()
-    };
-    // With a request: it must be pending, this account's, and this browser's. Without one
-    // (IdP-initiated): only when the admin allowed it, and only to sign in.
-    if let Via::App { request_id } = via {
-        match &peek {
-            None => {
-                return refuse(
-                    "unsolicited",
-                    "An IdP-initiated response can never activate a device.".into(),
-                )
-            }
-            Some(r) if r != request_id => {
-                return refuse(
-                    "unknown_request",
-                    format!("InResponseTo {r} is not this activation's request {request_id}."),
-                )
-            }
-            Some(_) => {}
-        }
-    }
-    let expected = match peek {
-        Some(request_id) => {
-            let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
-                Ok(Some(p)) => p,
-                Ok(None) => {
-                    return refuse(
-                        "unknown_request",
-                        format!("InResponseTo {request_id} names no pending request of this account (unknown, used or expired)."),
-                    )
-                }
-                Err(e) => return Err((store_refusal(e, p), None)),
-            };
-            match (pending.purpose.as_str(), via) {
-                ("test", Via::Browser(_)) => *purpose = Purpose::Test,
-                ("activation", _) => *purpose = Purpose::Activation,
-                ("signin", Via::Browser(_)) => {}
-                _ => {
-                    return refuse(
-                        "unknown_request",
-                        format!("InResponseTo {request_id} is not a desktop activation request."),
-                    )
-                }
-            }
-            // activation requests are bound to the app's transaction by PKCE, not to a browser
-            let bound = *purpose == Purpose::Activation
-                || matches!(via, Via::Browser(Some(b)) if state.secret.hash_token(b) == pending.binding_hash);
-            if !bound {
-                return Err((
-                    Refused::new(
-                        "browser_mismatch",
-                        "The response arrived in a browser other than the one that started the sign-in.",
-                        *purpose,
-                    ),
-                    None,
-                ));
-            }
-            Some(pending.id)
-        }
-        None if row.allow_unsolicited => None,
-        None => {
-            return refuse(
-                "unsolicited",
-                "The response answers no request of ours, and IdP-initiated sign-in is off for this account.".into(),
+    let expected = match via {
+        // The app's transaction names its request, and claiming that transaction (once, with
+        // PKCE) is what makes the response usable once: no unverified peek and no pending-request
+        // lookup. The signed InResponseTo must name exactly this request.
+        Via::App { request_id } => Some(request_id.to_string()),
+        Via::Browser(binding) => {
+            match browser_request(
+                state,
+                business_id,
+                &xml,
+                binding,
+                row.allow_unsolicited,
+                now,
+                purpose,
             )
+            .await
+            {
+                Ok(expected) => expected,
+                Err(r) => return Err((r, None)),
+            }
         }
     };
     let p = *purpose;
@@ -493,6 +458,15 @@ async fn decide(
     .await;
     let a = match validated {
         Ok(Ok(a)) => a,
+        // no InResponseTo at all: IdP-initiated, which can never activate a device
+        Ok(Err(ValidateError::UnknownRequest { got: None, .. }))
+            if matches!(via, Via::App { .. }) =>
+        {
+            return refuse(
+                "unsolicited",
+                "An IdP-initiated response can never activate a device.".into(),
+            )
+        }
         Ok(Err(e)) => return Err((refusal_of(&e, p), None)),
         Err(e) => {
             tracing::error!(error = %e, "SAML validation task failed");
@@ -557,6 +531,7 @@ async fn decide(
                 groups,
                 object_id,
                 integration: Box::new(row),
+                account_name,
             },
             a,
         ));
@@ -611,6 +586,67 @@ async fn decide(
         Ok(user_id) => Ok((Finished::SignedIn { user_id, admin }, a)),
         Err(r) => Err((Refused { purpose: p, ..r }, kept(a))),
     }
+}
+
+/// For a response posted by a browser: the pending request its InResponseTo names, taken
+/// once — it must be this account's and, unless it is an activation's, this browser's; it
+/// also tells the purpose. `None`: an IdP-initiated response the admin allows.
+async fn browser_request(
+    state: &AppState,
+    business_id: &str,
+    xml: &std::sync::Arc<Vec<u8>>,
+    binding: Option<&str>,
+    allow_unsolicited: bool,
+    now: i64,
+    purpose: &mut Purpose,
+) -> Result<Option<String>, Refused> {
+    let p = *purpose;
+    // parsing is CPU work on untrusted input: off the async workers, like validation
+    let peek = {
+        let xml = xml.clone();
+        tokio::task::spawn_blocking(move || validate::peek_in_response_to(&xml))
+            .await
+            .ok()
+            .flatten()
+    };
+    let Some(request_id) = peek else {
+        return if allow_unsolicited {
+            Ok(None)
+        } else {
+            Err(Refused::new(
+                "unsolicited",
+                "The response answers no request of ours, and IdP-initiated sign-in is off for this account.",
+                p,
+            ))
+        };
+    };
+    let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            return Err(Refused::new(
+                "unknown_request",
+                format!("InResponseTo {request_id} names no pending request of this account (unknown, used or expired)."),
+                p,
+            ))
+        }
+        Err(e) => return Err(store_refusal(e, p)),
+    };
+    *purpose = match pending.purpose.as_str() {
+        "test" => Purpose::Test,
+        "activation" => Purpose::Activation,
+        _ => Purpose::SignIn,
+    };
+    // activation requests are bound to the app's transaction by PKCE, not to a browser
+    let bound = *purpose == Purpose::Activation
+        || binding.is_some_and(|b| state.secret.hash_token(b) == pending.binding_hash);
+    if !bound {
+        return Err(Refused::new(
+            "browser_mismatch",
+            "The response arrived in a browser other than the one that started the sign-in.",
+            *purpose,
+        ));
+    }
+    Ok(Some(pending.id))
 }
 
 fn refusal_of(e: &ValidateError, p: Purpose) -> Refused {

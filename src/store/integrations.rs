@@ -34,6 +34,10 @@ pub struct SsoSettings {
     pub integration: IntegrationRow,
     pub certificates_der_base64: Vec<String>,
     pub verified_domains: Vec<String>,
+    /// The products the account holds subscriptions for.
+    pub products: Vec<String>,
+    /// The business account's name (licences carry it).
+    pub account_name: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -42,6 +46,8 @@ struct SsoRow {
     integration: IntegrationRow,
     certificates_json: String,
     domains_json: String,
+    products_json: String,
+    account_name: Option<String>,
 }
 
 const COLUMNS: &str = "business_id, started_at, app_registered, admins_group_name, admins_group_id, \
@@ -131,28 +137,55 @@ impl Db {
     }
 
     /// What SSO needs of an account, in one round trip: its integration, the IdP's signing
-    /// certificates (oldest first) and its verified domain names.
+    /// certificates (oldest first), its verified domain names, the products it subscribes to
+    /// and its name.
     pub async fn sso_settings(&self, business_id: &str) -> StoreResult<Option<SsoSettings>> {
-        let (certs, domains) = match self {
+        self.sso_settings_where("i.business_id = $1", business_id)
+            .await
+    }
+
+    /// As `sso_settings`, for the account whose verified domain is `domain` (the start of a
+    /// sign-in or an activation: the person's address names the account).
+    pub async fn sso_settings_for_domain(&self, domain: &str) -> StoreResult<Option<SsoSettings>> {
+        self.sso_settings_where(
+            "i.business_id = (select d.business_id from domains d where d.name = $1 \
+             and d.status = 'verified')",
+            domain,
+        )
+        .await
+    }
+
+    async fn sso_settings_where(
+        &self,
+        filter: &str,
+        arg: &str,
+    ) -> StoreResult<Option<SsoSettings>> {
+        let (certs, domains, products) = match self {
             Db::Sqlite(_) => (
-                "(select json_group_array(der_base64) from (select der_base64 from idp_certificates \
-                 where business_id = $1 order by added_at, fingerprint))",
-                "(select json_group_array(name) from (select name from domains \
-                 where business_id = $1 and status = 'verified' order by name))",
+                "(select json_group_array(der_base64 order by added_at, fingerprint) \
+                 from idp_certificates c where c.business_id = i.business_id)",
+                "(select json_group_array(name order by name) from domains d \
+                 where d.business_id = i.business_id and d.status = 'verified')",
+                "(select json_group_array(distinct product) from license_keys k \
+                 where k.business_id = i.business_id)",
             ),
             Db::Postgres(_) => (
                 "(select coalesce(json_agg(der_base64 order by added_at, fingerprint)::text, '[]') \
-                 from idp_certificates where business_id = $1)",
-                "(select coalesce(json_agg(name order by name)::text, '[]') from domains \
-                 where business_id = $1 and status = 'verified')",
+                 from idp_certificates c where c.business_id = i.business_id)",
+                "(select coalesce(json_agg(name order by name)::text, '[]') from domains d \
+                 where d.business_id = i.business_id and d.status = 'verified')",
+                "(select coalesce(json_agg(distinct product)::text, '[]') from license_keys k \
+                 where k.business_id = i.business_id)",
             ),
         };
         let sql = format!(
-            "select {COLUMNS}, {certs} as certificates_json, {domains} as domains_json \
-             from idp_integrations where business_id = $1"
+            "select {COLUMNS}, {certs} as certificates_json, {domains} as domains_json, \
+             {products} as products_json, \
+             (select a.name from business_accounts a where a.id = i.business_id) as account_name \
+             from idp_integrations i where {filter}"
         );
         let row = with_pool!(self, |p| sqlx::query_as::<_, SsoRow>(&sql)
-            .bind(business_id)
+            .bind(arg)
             .fetch_optional(p)
             .await)?;
         let Some(r) = row else { return Ok(None) };
@@ -163,6 +196,8 @@ impl Db {
         Ok(Some(SsoSettings {
             certificates_der_base64: decode(&r.certificates_json)?,
             verified_domains: decode(&r.domains_json)?,
+            products: decode(&r.products_json)?,
+            account_name: r.account_name.unwrap_or_default(),
             integration: r.integration,
         }))
     }
