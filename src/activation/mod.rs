@@ -16,7 +16,7 @@ use crate::{
     saml::sso::{self, Finished, Purpose, StartError, Via},
     server::{secrets::random_token, state::AppState},
     store::{
-        activations::{Device, Grant, GrantRequest, TransactionRow},
+        activations::{Device, Grant, GrantRequest, NewMember, TransactionRow},
         integrations::IntegrationRow,
         StoreError,
     },
@@ -644,10 +644,15 @@ async fn grant(
 ) -> Result<Activated, ApiError> {
     let now = state.clock.now();
     eligible(state, row, email, groups).await?;
-    let user_id = sso::ensure_member(state, &txn.business_id, email, None::<Role>, object_id, now)
+    let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
+    // a known member is brought up to date; a first-seen one is created with the seat
+    let known = sso::find_member(state, &txn.business_id, email, None::<Role>, object_id, now)
         .await
-        .map_err(|r| saml_error(&r))?
-        .user_id;
+        .map_err(|r| saml_error(&r))?;
+    let (user_id, new_member) = match known {
+        Some(user_id) => (user_id, None),
+        None => (crate::store::new_id(), Some(NewMember { email, object_id })),
+    };
     let device_limit = row.device_limit;
     let activation_id = uuid::Uuid::now_v7().to_string();
     let secret = random_token();
@@ -666,9 +671,13 @@ async fn grant(
             secret_hash: &state.secret.hash_token(&secret),
             device_limit,
             now,
+            new_member,
         })
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => saml_error(&sso::member_not_created(e, object_id)),
+            e => ApiError::internal(e),
+        })?;
     let subscription_expires_at = match outcome {
         Grant::Granted { expires_at, .. } => expires_at,
         Grant::NoSubscription => {

@@ -687,6 +687,50 @@ pub(crate) async fn ensure_member(
     object_id: Option<&str>,
     now: i64,
 ) -> Result<EnsuredMember, Refused> {
+    let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
+    if let Some(user_id) = find_member(state, business_id, email, role, object_id, now).await? {
+        return Ok(EnsuredMember {
+            user_id,
+            created: false,
+        });
+    }
+    // first sight: the user, their membership and object id, at once
+    let signed_in_at = role.is_some().then_some(now);
+    let role = role.unwrap_or(Role::User).as_str();
+    match state
+        .db
+        .create_sso_member(business_id, email, role, object_id, now, signed_in_at)
+        .await
+    {
+        Ok(user_id) => Ok(EnsuredMember {
+            user_id,
+            created: true,
+        }),
+        Err(e) => Err(member_not_created(e, object_id)),
+    }
+}
+
+/// Why a first-seen member could not be stored.
+pub(crate) fn member_not_created(e: StoreError, object_id: Option<&str>) -> Refused {
+    match e {
+        StoreError::Conflict { constraint } if constraint.contains("object_id") => {
+            object_id_taken(object_id.unwrap_or_default())
+        }
+        e => store_refusal(e, Purpose::SignIn),
+    }
+}
+
+/// `ensure_member` short of creating: the member's user id, brought up to date (address
+/// renamed at the IdP, role, object id, membership of this account), or `None` on first
+/// sight — the caller creates them (an activation does so inside its seat transaction).
+pub(crate) async fn find_member(
+    state: &AppState,
+    business_id: &str,
+    email: &str,
+    role: Option<Role>,
+    object_id: Option<&str>,
+    now: i64,
+) -> Result<Option<String>, Refused> {
     let p = Purpose::SignIn;
     let db = &state.db;
     let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
@@ -722,22 +766,7 @@ pub(crate) async fn ensure_member(
         None => by_email,
     };
     let Some(member) = member else {
-        // first sight: the user, their membership and object id, at once
-        let signed_in_at = role.is_some().then_some(now);
-        let role = role.unwrap_or(Role::User).as_str();
-        return match db
-            .create_sso_member(business_id, email, role, object_id, now, signed_in_at)
-            .await
-        {
-            Ok(user_id) => Ok(EnsuredMember {
-                user_id,
-                created: true,
-            }),
-            Err(StoreError::Conflict { constraint }) if constraint.contains("object_id") => {
-                Err(object_id_taken(object_id.unwrap_or_default()))
-            }
-            Err(e) => Err(store_refusal(e, p)),
-        };
+        return Ok(None);
     };
     match member.business_id.as_deref() {
         Some(b) if b != business_id => {
@@ -779,10 +808,7 @@ pub(crate) async fn ensure_member(
     if let (Some(oid), None) = (object_id, member.idp_object_id.as_deref()) {
         set_object_id(state, business_id, &member.user_id, oid).await?;
     }
-    Ok(EnsuredMember {
-        user_id: member.user_id,
-        created: false,
-    })
+    Ok(Some(member.user_id))
 }
 
 pub(crate) struct EnsuredMember {

@@ -48,6 +48,15 @@ pub struct GrantRequest<'a> {
     pub secret_hash: &'a str,
     pub device_limit: i64,
     pub now: i64,
+    /// A person seen for the first time: `user_id` is created as a member of the account
+    /// (role user) inside the seat's transaction, so a refused grant stores nobody.
+    pub new_member: Option<NewMember<'a>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewMember<'a> {
+    pub email: &'a str,
+    pub object_id: Option<&'a str>,
 }
 
 /// How a grant ended.
@@ -290,6 +299,39 @@ impl Db {
                     .bind(g.product)
                     .fetch_all(&mut *tx)
                     .await?;
+            }
+            if let Some(m) = g.new_member {
+                let email_lc = m.email.to_lowercase();
+                if sqlite {
+                    sqlx::query(super::business::SSO_USER)
+                        .bind(g.user_id)
+                        .bind(m.email)
+                        .bind(&email_lc)
+                        .bind(g.now)
+                        .bind(None::<i64>)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(super::business::SSO_MEMBERSHIP)
+                        .bind(g.business_id)
+                        .bind(g.user_id)
+                        .bind("user")
+                        .bind(g.now)
+                        .bind(m.object_id)
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    sqlx::query(super::business::SSO_MEMBER_PG)
+                        .bind(g.user_id)
+                        .bind(m.email)
+                        .bind(&email_lc)
+                        .bind(g.now)
+                        .bind(None::<i64>)
+                        .bind(g.business_id)
+                        .bind("user")
+                        .bind(m.object_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             // per subscription: seats used, whether this person holds one, their other active
             // devices, and whether this device is active (to be replaced)

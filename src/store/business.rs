@@ -54,6 +54,23 @@ pub struct MemberRow {
     pub last_sign_in_at: Option<i64>,
 }
 
+/// A user the IdP vouched for (no password: the IdP proved the address):
+/// `$1` id, `$2` email, `$3` email_lc, `$4` now, `$5` last sign-in.
+pub(super) const SSO_USER: &str =
+    "insert into users (id, email, email_lc, password_hash, email_verified_at, \
+     created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)";
+/// Their membership: `$1` business, `$2` user, `$3` role, `$4` now, `$5` IdP object id.
+pub(super) const SSO_MEMBERSHIP: &str =
+    "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+     values ($1, $2, $3, 'active', $4, $5)";
+/// Both in one PostgreSQL statement (so one round trip): `SSO_USER`'s parameters, then `$6`
+/// business, `$7` role, `$8` IdP object id.
+pub(super) const SSO_MEMBER_PG: &str =
+    "with u as (insert into users (id, email, email_lc, password_hash, email_verified_at, \
+     created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5) returning id) \
+     insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+     select $6, u.id, $7, 'active', $4, $8 from u";
+
 impl Db {
     pub async fn business(&self, id: &str) -> StoreResult<BusinessRow> {
         with_pool!(self, |p| sqlx::query_as::<_, BusinessRow>(
@@ -142,32 +159,26 @@ impl Db {
         now: i64,
         signed_in_at: Option<i64>,
     ) -> StoreResult<String> {
-        const USER: &str =
-            "insert into users (id, email, email_lc, password_hash, email_verified_at, \
-             created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)";
         let id = new_id();
         let email_lc = email.to_lowercase();
         match self {
             // one statement, so one round trip, and atomic by itself
             Db::Postgres(p) => {
-                sqlx::query(&format!(
-                    "with u as ({USER} returning id) insert into memberships (business_id, user_id, \
-                     role, status, created_at, idp_object_id) select $6, u.id, $7, 'active', $4, $8 from u"
-                ))
-                .bind(&id)
-                .bind(email)
-                .bind(&email_lc)
-                .bind(now)
-                .bind(signed_in_at)
-                .bind(business_id)
-                .bind(role)
-                .bind(object_id)
-                .execute(p)
-                .await?;
+                sqlx::query(SSO_MEMBER_PG)
+                    .bind(&id)
+                    .bind(email)
+                    .bind(&email_lc)
+                    .bind(now)
+                    .bind(signed_in_at)
+                    .bind(business_id)
+                    .bind(role)
+                    .bind(object_id)
+                    .execute(p)
+                    .await?;
             }
             Db::Sqlite(sqlite) => {
                 let mut tx = sqlite.write.begin().await?;
-                sqlx::query(USER)
+                sqlx::query(SSO_USER)
                     .bind(&id)
                     .bind(email)
                     .bind(&email_lc)
@@ -175,17 +186,14 @@ impl Db {
                     .bind(signed_in_at)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(
-                    "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
-                     values ($1, $2, $3, 'active', $4, $5)",
-                )
-                .bind(business_id)
-                .bind(&id)
-                .bind(role)
-                .bind(now)
-                .bind(object_id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(SSO_MEMBERSHIP)
+                    .bind(business_id)
+                    .bind(&id)
+                    .bind(role)
+                    .bind(now)
+                    .bind(object_id)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
             }
         }

@@ -844,6 +844,20 @@ async fn sixty_four_concurrent_activations_get_exactly_fifty_seats(b: Backend) {
     }
     assert_eq!((granted, refused), (50, 14));
     assert_eq!(seats_used(&mut admin).await, 50);
+    // people seen for the first time are stored with their seat: a refusal stores nobody
+    let mut stored = 0;
+    for i in 0..64 {
+        let email = format!("user{i:02}@{DOMAIN}");
+        stored += usize::from(
+            app.state
+                .db
+                .user_by_email(&email)
+                .await
+                .expect("db")
+                .is_some(),
+        );
+    }
+    assert_eq!(stored, 50);
     let subs = admin.call("licenses", &[]).await.json();
     for s in subs.as_array().expect("subs") {
         assert!(s["seats_used"].as_i64() <= s["seats_total"].as_i64(), "{s}");
