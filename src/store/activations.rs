@@ -3,7 +3,7 @@
 //! `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the product's keys), so concurrent
 //! activations never hand out more seats than a subscription has.
 
-use super::{with_pool, with_writer, Db, StoreResult};
+use super::{with_pool, with_writer, Db, StoreError, StoreResult};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TransactionRow {
@@ -280,144 +280,10 @@ impl Db {
 
     /// The seat and the activation, in one transaction holding the subscription's lock.
     pub async fn grant_seat(&self, g: &GrantRequest<'_>) -> StoreResult<Grant> {
-        let sqlite = matches!(self, Db::Sqlite(_));
-        let lock = if sqlite { "" } else { " for update" };
-        let lock_sql = format!(
-            "select id from license_keys where business_id = $1 and product = $2 order by id{lock}"
-        );
-        with_writer!(self, |p| {
-            let mut tx = if sqlite {
-                p.begin_with("BEGIN IMMEDIATE").await?
-            } else {
-                p.begin().await?
-            };
-            // PostgreSQL: wait for the lock first, then count in a fresh snapshot (SQLite's
-            // BEGIN IMMEDIATE already holds the one write lock)
-            if !sqlite {
-                sqlx::query_scalar::<_, String>(&lock_sql)
-                    .bind(g.business_id)
-                    .bind(g.product)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            }
-            if let Some(m) = g.new_member {
-                let email_lc = m.email.to_lowercase();
-                if sqlite {
-                    sqlx::query(super::business::SSO_USER)
-                        .bind(g.user_id)
-                        .bind(m.email)
-                        .bind(&email_lc)
-                        .bind(g.now)
-                        .bind(None::<i64>)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(super::business::SSO_MEMBERSHIP)
-                        .bind(g.business_id)
-                        .bind(g.user_id)
-                        .bind("user")
-                        .bind(g.now)
-                        .bind(m.object_id)
-                        .execute(&mut *tx)
-                        .await?;
-                } else {
-                    sqlx::query(super::business::SSO_MEMBER_PG)
-                        .bind(g.user_id)
-                        .bind(m.email)
-                        .bind(&email_lc)
-                        .bind(g.now)
-                        .bind(None::<i64>)
-                        .bind(g.business_id)
-                        .bind("user")
-                        .bind(m.object_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            // per subscription: seats used, whether this person holds one, their other active
-            // devices, and whether this device is active (to be replaced)
-            let keys: Vec<KeyCount> = sqlx::query_as(
-                "select k.id, k.seats, k.expires_at, \
-                 (select count(*) from seat_assignments s where s.license_key_id = k.id) as used, \
-                 (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds, \
-                 (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
-                  and a.revoked_at is null and a.device_id <> $4) as others, \
-                 (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
-                  and a.revoked_at is null and a.device_id = $4) as same_device \
-                 from license_keys k where k.business_id = $1 and k.product = $2 \
-                 order by k.registered_at, k.id",
-            )
-            .bind(g.business_id)
-            .bind(g.product)
-            .bind(g.user_id)
-            .bind(g.device.id)
-            .fetch_all(&mut *tx)
-            .await?;
-            if keys.is_empty() {
-                return Ok(Grant::NoSubscription);
-            }
-            let live: Vec<&KeyCount> = keys
-                .iter()
-                .filter(|k| k.expires_at.is_none_or(|e| e > g.now))
-                .collect();
-            if live.is_empty() {
-                return Ok(Grant::Expired);
-            }
-            let (key, held) = match live.iter().find(|k| k.holds > 0) {
-                Some(k) => (*k, true),
-                None => match live.iter().find(|k| k.used < k.seats) {
-                    Some(k) => (*k, false),
-                    None => return Ok(Grant::NoSeats),
-                },
-            };
-            if key.others >= g.device_limit {
-                return Ok(Grant::DeviceLimit {
-                    limit: g.device_limit,
-                });
-            }
-            if !held {
-                sqlx::query(
-                    "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, $3)",
-                )
-                .bind(&key.id)
-                .bind(g.user_id)
-                .bind(g.now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if key.same_device > 0 {
-                sqlx::query(
-                    "update activations set revoked_at = $4, revoked_reason = 'replaced' \
-                     where license_key_id = $1 and user_id = $2 and device_id = $3 and revoked_at is null",
-                )
-                .bind(&key.id)
-                .bind(g.user_id)
-                .bind(g.device.id)
-                .bind(g.now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
-                 device_os, secret_hash, created_at, last_check_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(g.activation_id)
-            .bind(g.business_id)
-            .bind(&key.id)
-            .bind(g.user_id)
-            .bind(g.device.id)
-            .bind(g.device.name)
-            .bind(g.device.os)
-            .bind(g.secret_hash)
-            .bind(g.now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(Grant::Granted {
-                license_key_id: key.id.clone(),
-                expires_at: key.expires_at,
-                seat_was_held: held,
-            })
-        })
+        match self {
+            Db::Postgres(p) => grant_seat_pg(p, g).await,
+            Db::Sqlite(sqlite) => grant_seat_sqlite(&sqlite.write, g).await,
+        }
     }
 
     pub async fn activation(&self, id: &str) -> StoreResult<Option<ActivationRow>> {
@@ -691,4 +557,160 @@ impl Db {
                 .map(|r| r.rows_affected())
         })?)
     }
+}
+
+/// The seat grant on SQLite: `BEGIN IMMEDIATE` on the one writer connection holds the
+/// database's write lock, so the counts and the inserts see every other grant.
+async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreResult<Grant> {
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    if let Some(m) = g.new_member {
+        sqlx::query(super::business::SSO_USER)
+            .bind(g.user_id)
+            .bind(m.email)
+            .bind(m.email.to_lowercase())
+            .bind(g.now)
+            .bind(None::<i64>)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(super::business::SSO_MEMBERSHIP)
+            .bind(g.business_id)
+            .bind(g.user_id)
+            .bind("user")
+            .bind(g.now)
+            .bind(m.object_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // per subscription: seats used, whether this person holds one, their other active
+    // devices, and whether this device is active (to be replaced)
+    let keys: Vec<KeyCount> = sqlx::query_as(
+        "select k.id, k.seats, k.expires_at, \
+         (select count(*) from seat_assignments s where s.license_key_id = k.id) as used, \
+         (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds, \
+         (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
+          and a.revoked_at is null and a.device_id <> $4) as others, \
+         (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
+          and a.revoked_at is null and a.device_id = $4) as same_device \
+         from license_keys k where k.business_id = $1 and k.product = $2 \
+         order by k.registered_at, k.id",
+    )
+    .bind(g.business_id)
+    .bind(g.product)
+    .bind(g.user_id)
+    .bind(g.device.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if keys.is_empty() {
+        return Ok(Grant::NoSubscription);
+    }
+    let live: Vec<&KeyCount> = keys
+        .iter()
+        .filter(|k| k.expires_at.is_none_or(|e| e > g.now))
+        .collect();
+    if live.is_empty() {
+        return Ok(Grant::Expired);
+    }
+    let (key, held) = match live.iter().find(|k| k.holds > 0) {
+        Some(k) => (*k, true),
+        None => match live.iter().find(|k| k.used < k.seats) {
+            Some(k) => (*k, false),
+            None => return Ok(Grant::NoSeats),
+        },
+    };
+    if key.others >= g.device_limit {
+        return Ok(Grant::DeviceLimit {
+            limit: g.device_limit,
+        });
+    }
+    if !held {
+        sqlx::query(
+            "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, $3)",
+        )
+        .bind(&key.id)
+        .bind(g.user_id)
+        .bind(g.now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if key.same_device > 0 {
+        sqlx::query(
+            "update activations set revoked_at = $4, revoked_reason = 'replaced' \
+             where license_key_id = $1 and user_id = $2 and device_id = $3 and revoked_at is null",
+        )
+        .bind(&key.id)
+        .bind(g.user_id)
+        .bind(g.device.id)
+        .bind(g.now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
+         device_os, secret_hash, created_at, last_check_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(g.activation_id)
+    .bind(g.business_id)
+    .bind(&key.id)
+    .bind(g.user_id)
+    .bind(g.device.id)
+    .bind(g.device.name)
+    .bind(g.device.os)
+    .bind(g.secret_hash)
+    .bind(g.now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Grant::Granted {
+        license_key_id: key.id.clone(),
+        expires_at: key.expires_at,
+        seat_was_held: held,
+    })
+}
+
+/// The seat grant on PostgreSQL: one call of `seatgate_grant_seat` (migration 0008), which
+/// takes the subscriptions' row locks, counts in a fresh snapshot and writes, all on the
+/// server, so the locks are held across no network round trip.
+async fn grant_seat_pg(p: &sqlx::PgPool, g: &GrantRequest<'_>) -> StoreResult<Grant> {
+    let (outcome, license_key_id, expires_at, held): (
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<bool>,
+    ) = sqlx::query_as(
+        "select outcome, license_key_id, expires_at, seat_was_held from seatgate_grant_seat(\
+         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(g.business_id)
+    .bind(g.product)
+    .bind(g.user_id)
+    .bind(g.device.id)
+    .bind(g.device.name)
+    .bind(g.device.os)
+    .bind(g.activation_id)
+    .bind(g.secret_hash)
+    .bind(g.device_limit)
+    .bind(g.now)
+    .bind(g.new_member.map(|m| m.email))
+    .bind(g.new_member.map(|m| m.email.to_lowercase()))
+    .bind(g.new_member.and_then(|m| m.object_id))
+    .fetch_one(p)
+    .await?;
+    Ok(match (outcome.as_str(), license_key_id) {
+        ("granted", Some(license_key_id)) => Grant::Granted {
+            license_key_id,
+            expires_at,
+            seat_was_held: held.unwrap_or(false),
+        },
+        ("no_subscription", _) => Grant::NoSubscription,
+        ("expired", _) => Grant::Expired,
+        ("no_seats", _) => Grant::NoSeats,
+        ("device_limit", _) => Grant::DeviceLimit {
+            limit: g.device_limit,
+        },
+        (other, _) => {
+            return Err(StoreError::Db(sqlx::Error::Protocol(format!(
+                "seatgate_grant_seat answered {other:?}"
+            ))))
+        }
+    })
 }

@@ -111,12 +111,19 @@ fn pg_pool_size() -> u32 {
 }
 
 /// Connects and applies the migrations of the URL's backend.
+///
+/// Pools do not ping a connection each time they hand it out (sqlx's `test_before_acquire`,
+/// on by default): that doubled the round trips of every query — a wake-up of SQLite's worker
+/// thread, or a trip to the PostgreSQL server. An SQLite connection lives in this process and
+/// cannot go away; a PostgreSQL connection the server dropped (a restart) fails the one query
+/// that meets it and is then replaced.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if is_postgres_url(url) {
         let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
         let pool = PgPoolOptions::new()
             .max_connections(pg_pool_size())
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -131,11 +138,13 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .disable_statement_logging();
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&read).await?;
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await?;
