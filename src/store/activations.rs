@@ -560,31 +560,16 @@ impl Db {
 }
 
 /// The seat grant on SQLite: `BEGIN IMMEDIATE` on the one writer connection holds the
-/// database's write lock, so the counts and the inserts see every other grant.
+/// database's write lock, so the counts and the writes see every other grant. Each round trip
+/// to SQLite's worker thread costs a thread hand-off, so the statements go in two scripts
+/// (sqlx runs every statement of a query; `$N` names the same argument in each): a
+/// first-seen person and the counts, then the seat and the activation — four round trips
+/// with begin and commit, where one per statement took seven.
 async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreResult<Grant> {
-    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-    if let Some(m) = g.new_member {
-        sqlx::query(super::business::SSO_USER)
-            .bind(g.user_id)
-            .bind(m.email)
-            .bind(m.email.to_lowercase())
-            .bind(g.now)
-            .bind(None::<i64>)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(super::business::SSO_MEMBERSHIP)
-            .bind(g.business_id)
-            .bind(g.user_id)
-            .bind("user")
-            .bind(g.now)
-            .bind(m.object_id)
-            .execute(&mut *tx)
-            .await?;
-    }
     // per subscription: seats used, whether this person holds one, their other active
-    // devices, and whether this device is active (to be replaced)
-    let keys: Vec<KeyCount> = sqlx::query_as(
-        "select k.id, k.seats, k.expires_at, \
+    // devices, and whether this device is active (to be replaced);
+    // $1 business, $2 product, $3 user, $4 device
+    const COUNTS: &str = "select k.id, k.seats, k.expires_at, \
          (select count(*) from seat_assignments s where s.license_key_id = k.id) as used, \
          (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds, \
          (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
@@ -592,79 +577,93 @@ async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreR
          (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
           and a.revoked_at is null and a.device_id = $4) as same_device \
          from license_keys k where k.business_id = $1 and k.product = $2 \
-         order by k.registered_at, k.id",
-    )
-    .bind(g.business_id)
-    .bind(g.product)
-    .bind(g.user_id)
-    .bind(g.device.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    if keys.is_empty() {
-        return Ok(Grant::NoSubscription);
-    }
-    let live: Vec<&KeyCount> = keys
-        .iter()
-        .filter(|k| k.expires_at.is_none_or(|e| e > g.now))
-        .collect();
-    if live.is_empty() {
-        return Ok(Grant::Expired);
-    }
-    let (key, held) = match live.iter().find(|k| k.holds > 0) {
-        Some(k) => (*k, true),
-        None => match live.iter().find(|k| k.used < k.seats) {
-            Some(k) => (*k, false),
-            None => return Ok(Grant::NoSeats),
-        },
+         order by k.registered_at, k.id";
+    // a first-seen person (as `create_sso_member`, role user): $5 email, $6 email_lc, $7 now,
+    // $8 IdP object id
+    const MEMBER_THEN_COUNTS: &str = "insert into users (id, email, email_lc, password_hash, \
+         email_verified_at, created_at, last_sign_in_at) values ($3, $5, $6, '!sso', $7, $7, null); \
+         insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+         values ($1, $3, 'user', 'active', $7, $8);";
+    // $1 subscription, $2 user, $3 now, $4 take a seat, $5 device, $6 replace this device's
+    // activation, $7 activation, $8 business, $9 device name, $10 device OS, $11 secret hash
+    const WRITES: &str = "insert into seat_assignments (license_key_id, user_id, assigned_at) \
+         select $1, $2, $3 where $4; \
+         update activations set revoked_at = $3, revoked_reason = 'replaced' \
+         where $6 and license_key_id = $1 and user_id = $2 and device_id = $5 and revoked_at is null; \
+         insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
+         device_os, secret_hash, created_at, last_check_at) values ($7, $8, $1, $2, $5, $9, $10, $11, $3, $3)";
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    let counts = match g.new_member {
+        Some(_) => std::borrow::Cow::Owned(format!("{MEMBER_THEN_COUNTS} {COUNTS}")),
+        None => std::borrow::Cow::Borrowed(COUNTS),
     };
-    if key.others >= g.device_limit {
-        return Ok(Grant::DeviceLimit {
-            limit: g.device_limit,
-        });
+    let mut q = sqlx::query_as::<_, KeyCount>(&counts)
+        .bind(g.business_id)
+        .bind(g.product)
+        .bind(g.user_id)
+        .bind(g.device.id);
+    if let Some(m) = g.new_member {
+        q = q
+            .bind(m.email)
+            .bind(m.email.to_lowercase())
+            .bind(g.now)
+            .bind(m.object_id);
     }
-    if !held {
-        sqlx::query(
-            "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, $3)",
-        )
+    let keys: Vec<KeyCount> = q.fetch_all(&mut *tx).await?;
+    let (key, held) = match choose(&keys, g) {
+        Ok(chosen) => chosen,
+        // dropping the transaction rolls back a first-seen person: a refusal stores nobody
+        Err(refused) => return Ok(refused),
+    };
+    sqlx::query(WRITES)
         .bind(&key.id)
         .bind(g.user_id)
         .bind(g.now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    if key.same_device > 0 {
-        sqlx::query(
-            "update activations set revoked_at = $4, revoked_reason = 'replaced' \
-             where license_key_id = $1 and user_id = $2 and device_id = $3 and revoked_at is null",
-        )
-        .bind(&key.id)
-        .bind(g.user_id)
+        .bind(!held)
         .bind(g.device.id)
-        .bind(g.now)
+        .bind(key.same_device > 0)
+        .bind(g.activation_id)
+        .bind(g.business_id)
+        .bind(g.device.name)
+        .bind(g.device.os)
+        .bind(g.secret_hash)
         .execute(&mut *tx)
         .await?;
-    }
-    sqlx::query(
-        "insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
-         device_os, secret_hash, created_at, last_check_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-    )
-    .bind(g.activation_id)
-    .bind(g.business_id)
-    .bind(&key.id)
-    .bind(g.user_id)
-    .bind(g.device.id)
-    .bind(g.device.name)
-    .bind(g.device.os)
-    .bind(g.secret_hash)
-    .bind(g.now)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     Ok(Grant::Granted {
         license_key_id: key.id.clone(),
         expires_at: key.expires_at,
         seat_was_held: held,
     })
+}
+
+/// The subscription a grant takes its seat from (and whether the person already holds it
+/// there), or why none: the oldest live subscription where they hold a seat, else the oldest
+/// with a free one, within the device limit. `seatgate_grant_seat` decides the same way.
+fn choose<'k>(keys: &'k [KeyCount], g: &GrantRequest<'_>) -> Result<(&'k KeyCount, bool), Grant> {
+    if keys.is_empty() {
+        return Err(Grant::NoSubscription);
+    }
+    let live: Vec<&KeyCount> = keys
+        .iter()
+        .filter(|k| k.expires_at.is_none_or(|e| e > g.now))
+        .collect();
+    if live.is_empty() {
+        return Err(Grant::Expired);
+    }
+    let (key, held) = match live.iter().find(|k| k.holds > 0) {
+        Some(k) => (*k, true),
+        None => match live.iter().find(|k| k.used < k.seats) {
+            Some(k) => (*k, false),
+            None => return Err(Grant::NoSeats),
+        },
+    };
+    if key.others >= g.device_limit {
+        return Err(Grant::DeviceLimit {
+            limit: g.device_limit,
+        });
+    }
+    Ok((key, held))
 }
 
 /// The seat grant on PostgreSQL: one call of `seatgate_grant_seat` (migration 0008), which

@@ -56,16 +56,16 @@ pub struct MemberRow {
 
 /// A user the IdP vouched for (no password: the IdP proved the address):
 /// `$1` id, `$2` email, `$3` email_lc, `$4` now, `$5` last sign-in.
-pub(super) const SSO_USER: &str =
+const SSO_USER: &str =
     "insert into users (id, email, email_lc, password_hash, email_verified_at, \
      created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)";
 /// Their membership: `$1` business, `$2` user, `$3` role, `$4` now, `$5` IdP object id.
-pub(super) const SSO_MEMBERSHIP: &str =
+const SSO_MEMBERSHIP: &str =
     "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
      values ($1, $2, $3, 'active', $4, $5)";
 /// Both in one PostgreSQL statement (so one round trip): `SSO_USER`'s parameters, then `$6`
 /// business, `$7` role, `$8` IdP object id.
-pub(super) const SSO_MEMBER_PG: &str =
+const SSO_MEMBER_PG: &str =
     "with u as (insert into users (id, email, email_lc, password_hash, email_verified_at, \
      created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5) returning id) \
      insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
