@@ -267,7 +267,7 @@ pub async fn start(
         ));
     }
     let id = random_token();
-    let started = sso::start_with_settings(state, &settings, Purpose::Activation, None, Some(&id))
+    let (pending, started) = sso::prepare(state, &settings, Purpose::Activation, None, Some(&id))
         .await
         .map_err(start_error)?;
     let now = state.clock.now();
@@ -290,9 +290,10 @@ pub async fn start(
         result_sealed: None,
         redeemed_at: None,
     };
+    // the pending request and the transaction, in one round trip
     state
         .db
-        .insert_activation_transaction(&row, client_ip)
+        .insert_activation_start(&pending, &row, client_ip)
         .await
         .map_err(ApiError::internal)?;
     Ok(StartResponse {

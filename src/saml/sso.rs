@@ -145,6 +145,24 @@ pub async fn start_with_settings(
     user_id: Option<&str>,
     relay_state: Option<&str>,
 ) -> Result<Started, StartError> {
+    let (pending, started) = prepare(state, settings, purpose, user_id, relay_state).await?;
+    state
+        .db
+        .insert_saml_request(&pending, state.clock.now())
+        .await
+        .map_err(internal)?;
+    Ok(started)
+}
+
+/// A new AuthnRequest and the pending request to store for it — the caller stores it (an
+/// activation stores it with its transaction, in one round trip).
+pub async fn prepare(
+    state: &AppState,
+    settings: &SsoSettings,
+    purpose: Purpose,
+    user_id: Option<&str>,
+    relay_state: Option<&str>,
+) -> Result<(SamlRequestRow, Started), StartError> {
     let row = &settings.integration;
     let business_id = row.business_id.as_str();
     if row.idp_sso_url.is_empty()
@@ -164,21 +182,14 @@ pub async fn start_with_settings(
             .unwrap_or("0")
     );
     let binding = random_token();
-    state
-        .db
-        .insert_saml_request(
-            &SamlRequestRow {
-                id: id.clone(),
-                business_id: business_id.to_string(),
-                binding_hash: state.secret.hash_token(&binding),
-                purpose: purpose.as_str().to_string(),
-                user_id: user_id.map(str::to_string),
-                expires_at: now + REQUEST_TTL_SECS,
-            },
-            now,
-        )
-        .await
-        .map_err(internal)?;
+    let pending = SamlRequestRow {
+        id: id.clone(),
+        business_id: business_id.to_string(),
+        binding_hash: state.secret.hash_token(&binding),
+        purpose: purpose.as_str().to_string(),
+        user_id: user_id.map(str::to_string),
+        expires_at: now + REQUEST_TTL_SECS,
+    };
     let urls = crate::integration::sp_urls(state, business_id);
     let request = samael::schema::AuthnRequest {
         id: id.clone(),
@@ -211,11 +222,14 @@ pub async fn start_with_settings(
             StartError::Internal
         })?
         .ok_or(StartError::NotConfigured)?;
-    Ok(Started {
-        redirect_url: url.to_string(),
-        binding,
-        request_id: id,
-    })
+    Ok((
+        pending,
+        Started {
+            redirect_url: url.to_string(),
+            binding,
+            request_id: id,
+        },
+    ))
 }
 
 /// How an ACS attempt ended, for the person and for the record.

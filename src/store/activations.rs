@@ -124,33 +124,47 @@ struct KeyCount {
 }
 
 impl Db {
-    pub async fn insert_activation_transaction(
+    /// An activation's start: its pending SAML request and its transaction, in one round trip
+    /// (PostgreSQL: one statement; SQLite: one script on the writer — should the second insert
+    /// fail, the first leaves only a pending request that nobody can answer and that expires).
+    pub async fn insert_activation_start(
         &self,
+        request: &super::saml::SamlRequestRow,
         row: &TransactionRow,
         client_ip: Option<&str>,
     ) -> StoreResult<()> {
+        const REQUEST: &str = "insert into saml_requests (id, business_id, binding_hash, purpose, \
+             user_id, created_at, expires_at) values ($3, $2, $14, $15, null, $12, $16)";
+        const TRANSACTION: &str =
+            "insert into activation_transactions (id, business_id, request_id, \
+             email_lc, product, device_id, device_name, device_os, code_challenge, redirect_uri, \
+             client_ip, created_at, expires_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+        let sql = match self {
+            Db::Postgres(_) => format!("with r as ({REQUEST}) {TRANSACTION}"),
+            Db::Sqlite(_) => format!("{REQUEST}; {TRANSACTION}"),
+        };
         with_writer!(self, |p| {
-            sqlx::query(
-                "insert into activation_transactions (id, business_id, request_id, email_lc, product, \
-                 device_id, device_name, device_os, code_challenge, redirect_uri, client_ip, created_at, expires_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&row.id)
-            .bind(&row.business_id)
-            .bind(&row.request_id)
-            .bind(&row.email_lc)
-            .bind(&row.product)
-            .bind(&row.device_id)
-            .bind(&row.device_name)
-            .bind(&row.device_os)
-            .bind(&row.code_challenge)
-            .bind(&row.redirect_uri)
-            .bind(client_ip)
-            .bind(row.created_at)
-            .bind(row.expires_at)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
+            sqlx::query(&sql)
+                .bind(&row.id)
+                .bind(&row.business_id)
+                .bind(&row.request_id)
+                .bind(&row.email_lc)
+                .bind(&row.product)
+                .bind(&row.device_id)
+                .bind(&row.device_name)
+                .bind(&row.device_os)
+                .bind(&row.code_challenge)
+                .bind(&row.redirect_uri)
+                .bind(client_ip)
+                .bind(row.created_at)
+                .bind(row.expires_at)
+                .bind(&request.binding_hash)
+                .bind(&request.purpose)
+                .bind(request.expires_at)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }

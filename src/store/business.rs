@@ -56,8 +56,7 @@ pub struct MemberRow {
 
 /// A user the IdP vouched for (no password: the IdP proved the address):
 /// `$1` id, `$2` email, `$3` email_lc, `$4` now, `$5` last sign-in.
-const SSO_USER: &str =
-    "insert into users (id, email, email_lc, password_hash, email_verified_at, \
+const SSO_USER: &str = "insert into users (id, email, email_lc, password_hash, email_verified_at, \
      created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)";
 /// Their membership: `$1` business, `$2` user, `$3` role, `$4` now, `$5` IdP object id.
 const SSO_MEMBERSHIP: &str =
