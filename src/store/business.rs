@@ -54,21 +54,20 @@ pub struct MemberRow {
     pub last_sign_in_at: Option<i64>,
 }
 
-/// A user the IdP vouched for (no password: the IdP proved the address):
-/// `$1` id, `$2` email, `$3` email_lc, `$4` now, `$5` last sign-in.
-const SSO_USER: &str = "insert into users (id, email, email_lc, password_hash, email_verified_at, \
-     created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5)";
-/// Their membership: `$1` business, `$2` user, `$3` role, `$4` now, `$5` IdP object id.
-const SSO_MEMBERSHIP: &str =
-    "insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
-     values ($1, $2, $3, 'active', $4, $5)";
-/// Both in one PostgreSQL statement (so one round trip): `SSO_USER`'s parameters, then `$6`
-/// business, `$7` role, `$8` IdP object id.
+/// A user the IdP vouched for (no password: the IdP proved the address) and their
+/// membership: `$1` id, `$2` email, `$3` email_lc, `$4` now, `$5` last sign-in, `$6`
+/// business, `$7` role, `$8` IdP object id. PostgreSQL: one statement. SQLite: one script
+/// (one round trip to its worker thread), run inside a transaction.
 const SSO_MEMBER_PG: &str =
     "with u as (insert into users (id, email, email_lc, password_hash, email_verified_at, \
      created_at, last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5) returning id) \
      insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
      select $6, u.id, $7, 'active', $4, $8 from u";
+const SSO_MEMBER_SQLITE: &str =
+    "insert into users (id, email, email_lc, password_hash, email_verified_at, created_at, \
+     last_sign_in_at) values ($1, $2, $3, '!sso', $4, $4, $5); \
+     insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+     values ($6, $1, $7, 'active', $4, $8)";
 
 impl Db {
     pub async fn business(&self, id: &str) -> StoreResult<BusinessRow> {
@@ -147,8 +146,9 @@ impl Db {
 
     /// First sight of a person the IdP vouched for: the user (no password: "!sso" never
     /// verifies; the IdP proved the address) and their membership with its role and IdP object
-    /// id, in one transaction, so a failure leaves neither. `signed_in_at` stamps the user's last sign-in. `Conflict` when
-    /// the address or the object id is taken (`constraint` names which).
+    /// id, in one transaction, so a failure leaves neither. `signed_in_at` stamps the user's
+    /// last sign-in. `Conflict` when the address or the object id is taken (`constraint`
+    /// names which).
     pub async fn create_sso_member(
         &self,
         business_id: &str,
@@ -160,39 +160,27 @@ impl Db {
     ) -> StoreResult<String> {
         let id = new_id();
         let email_lc = email.to_lowercase();
+        macro_rules! member {
+            ($sql:expr) => {
+                sqlx::query($sql)
+                    .bind(&id)
+                    .bind(email)
+                    .bind(&email_lc)
+                    .bind(now)
+                    .bind(signed_in_at)
+                    .bind(business_id)
+                    .bind(role)
+                    .bind(object_id)
+            };
+        }
         match self {
             // one statement, so one round trip, and atomic by itself
             Db::Postgres(p) => {
-                sqlx::query(SSO_MEMBER_PG)
-                    .bind(&id)
-                    .bind(email)
-                    .bind(&email_lc)
-                    .bind(now)
-                    .bind(signed_in_at)
-                    .bind(business_id)
-                    .bind(role)
-                    .bind(object_id)
-                    .execute(p)
-                    .await?;
+                member!(SSO_MEMBER_PG).execute(p).await?;
             }
             Db::Sqlite(sqlite) => {
                 let mut tx = sqlite.write.begin().await?;
-                sqlx::query(SSO_USER)
-                    .bind(&id)
-                    .bind(email)
-                    .bind(&email_lc)
-                    .bind(now)
-                    .bind(signed_in_at)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(SSO_MEMBERSHIP)
-                    .bind(business_id)
-                    .bind(&id)
-                    .bind(role)
-                    .bind(now)
-                    .bind(object_id)
-                    .execute(&mut *tx)
-                    .await?;
+                member!(SSO_MEMBER_SQLITE).execute(&mut *tx).await?;
                 tx.commit().await?;
             }
         }
