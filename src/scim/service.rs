@@ -964,16 +964,16 @@ pub async fn standing(
     group_id: &str,
     group_name: &str,
 ) -> Result<Standing, StoreError> {
-    let Some(person) = db.scim_person(business_id, email).await? else {
+    // one query: the person, the mapped group and the membership
+    let Some((person, in_group)) = db
+        .scim_standing(business_id, email, group_id, group_name)
+        .await?
+    else {
         return Ok(Standing::Unknown);
     };
     if person.deleted || !person.active {
         return Ok(Standing::Deactivated);
     }
-    let in_group = match matched_group(db, business_id, group_id, group_name).await? {
-        Some((group, _)) => Some(db.scim_is_member(&group.id, &person.id).await?),
-        None => None,
-    };
     Ok(Standing::Active { in_group })
 }
 

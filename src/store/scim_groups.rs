@@ -150,20 +150,6 @@ impl Db {
         })?)
     }
 
-    pub async fn scim_is_member(&self, group_id: &str, user_id: &str) -> StoreResult<bool> {
-        // count(*) is a 64-bit integer on both backends (a bare `1` is int4 on PostgreSQL)
-        let row: (i64,) = with_pool!(self, |p| {
-            sqlx::query_as(
-                "select count(*) from scim_group_members where group_id = $1 and user_id = $2",
-            )
-            .bind(group_id)
-            .bind(user_id)
-            .fetch_one(p)
-            .await
-        })?;
-        Ok(row.0 > 0)
-    }
-
     /// Replaces the document (when still at `expected_version`) and applies member edits, in
     /// one transaction. False when the group is gone or was changed meanwhile.
     pub async fn update_scim_group(

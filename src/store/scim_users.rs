@@ -35,7 +35,7 @@ pub enum UserKey<'a> {
     ExternalId(&'a str),
 }
 
-/// See `Db::scim_person`.
+/// See `Db::scim_standing`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScimPerson {
     pub id: String,
@@ -130,22 +130,52 @@ impl Db {
 
     /// The user of this name as sign-in and activation see them, in one query: the live one if
     /// any, else a deleted one (the IdP deleted them and has not provisioned them again).
-    pub async fn scim_person(
+    /// A person's standing in `business_id`'s directory, in one round trip: the provisioned
+    /// user whose userName is `user_name` (case-insensitively; a live one before a deleted
+    /// one) and, when the group mapped as (`group_id`, `group_name`) is provisioned, whether
+    /// they belong to it. The group is matched as `scim::service::matched_group` does: by
+    /// externalId (trimmed), else by displayName, case-sensitively. `None`: not provisioned.
+    pub async fn scim_standing(
         &self,
         business_id: &str,
         user_name: &str,
-    ) -> StoreResult<Option<ScimPerson>> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as::<_, ScimPerson>(
-                "select id, active, deleted_at is not null as deleted from scim_users \
+        group_id: &str,
+        group_name: &str,
+    ) -> StoreResult<Option<(ScimPerson, Option<bool>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            person: ScimPerson,
+            groups: i64,
+            in_group: i64,
+        }
+        let row = with_pool!(self, |p| {
+            sqlx::query_as::<_, Row>(
+                "with person as (select id, active, deleted_at is not null as deleted from scim_users \
                  where business_id = $1 and user_name_key = $2 \
-                 order by deleted_at is not null, id limit 1",
+                 order by deleted_at is not null, id limit 1), \
+                 grp as (select c.id from (\
+                   select g.id, 0 as rank from scim_groups g \
+                   where g.business_id = $1 and $3 <> '' and g.external_id = $3 \
+                   union all \
+                   select g.id, 1 as rank from scim_groups g \
+                   where g.business_id = $1 and $4 <> '' and g.display_name_key = $5 \
+                   and g.display_name = $4) c order by c.rank, c.id limit 1) \
+                 select person.id, person.active, person.deleted, \
+                 (select count(*) from grp) as groups, \
+                 (select count(*) from scim_group_members m join grp on m.group_id = grp.id \
+                  where m.user_id = person.id) as in_group \
+                 from person",
             )
             .bind(business_id)
             .bind(user_name.to_lowercase())
+            .bind(group_id.trim())
+            .bind(if group_name.trim().is_empty() { "" } else { group_name })
+            .bind(group_name.to_lowercase())
             .fetch_optional(p)
             .await
-        })?)
+        })?;
+        Ok(row.map(|r| (r.person, (r.groups > 0).then_some(r.in_group > 0))))
     }
 
     pub async fn scim_user(&self, business_id: &str, id: &str) -> StoreResult<Option<ScimUserRow>> {

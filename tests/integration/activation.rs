@@ -981,6 +981,21 @@ async fn scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats(b: 
     );
     assert_eq!(r.json()["reason"], "removed_from_group");
     assert_eq!(seats_used(&mut admin).await, 1, "only pat's seat is left");
+    // provisioned and outside the provisioned group: the signed groups cannot put oli back
+    let r = activate(
+        &app,
+        &business,
+        &format!("oli@{DOMAIN}"),
+        "d",
+        &["g-desktop"],
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (403, "not_in_desktop_group"),
+        "{}",
+        r.body
+    );
 
     // DELETE deprovisions too
     let r = idp
