@@ -9,7 +9,9 @@
 //! `cargo bench --features ssr --bench activation_load`
 //! Environment: `ACTIVATION_BENCH_N` (default 3000 activations), `ACTIVATION_BENCH_CHECKS`
 //! (default 30000), `ACTIVATION_BENCH_DB` (`sqlite,postgres`), `ACTIVATION_BENCH_PG`,
-//! `ACTIVATION_BENCH_CONNECTIONS` (default 16).
+//! `ACTIVATION_BENCH_CONNECTIONS` (default 16), `ACTIVATION_BENCH_SCIM` (default 1: everyone and
+//! the desktop users group provisioned over SCIM first, as in a deployment with SCIM on, so
+//! eligibility reads the directory; 0: nobody provisioned, the signed groups decide).
 
 #[allow(clippy::unwrap_used)]
 #[path = "../tests/saml/common.rs"]
@@ -38,7 +40,14 @@ fn report(what: &str, lat: &mut [Duration], n: usize, took: Duration) -> f64 {
     rate
 }
 
-async fn run(label: &str, url: &str, n: usize, checks: usize, connections: usize) {
+async fn run(
+    label: &str,
+    url: &str,
+    n: usize,
+    checks: usize,
+    connections: usize,
+    provisioned: bool,
+) {
     println!("\n## {label}\n");
     let db: Db = seatgate::store::connect(url).await.expect("connect");
     let secret = SecretKey::from_bytes(&[9u8; 32]).expect("key");
@@ -46,10 +55,43 @@ async fn run(label: &str, url: &str, n: usize, checks: usize, connections: usize
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
         .as_secs() as i64;
-    let (business, _) = support::seed(&db, &secret, now).await;
+    let (business, scim_token) = support::seed(&db, &secret, now).await;
     support::sso_ready(&db, &business, common::IDP, &common::keys().0.cert_der, now).await;
-    // SCIM on but nobody provisioned: the signed groups decide, as for a new IdP
     let (addr, _dir) = support::serve(&db, secret, Clock::System).await;
+    if provisioned {
+        // as in a real deployment with SCIM on: the IdP has provisioned everyone and the
+        // desktop users group, so eligibility reads the directory (person, group, membership)
+        let token = Arc::new(scim_token.clone());
+        let (users, _) = fan_out(addr, n, connections, move |mut c, i| {
+            let token = token.clone();
+            async move {
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("user{i:06}@example.com"),
+                    "active": true,
+                });
+                let (status, _, body) = c
+                    .post_json("/scim/v2/Users", body.to_string(), Some(&token))
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                let v: Value = serde_json::from_str(&body).expect("json");
+                (c, v["id"].as_str().expect("id").to_string())
+            }
+        })
+        .await;
+        let members: Vec<Value> = users.iter().map(|(id, _)| json!({"value": id})).collect();
+        let mut c = support::Conn::open(addr).await;
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "SG-Desktop",
+            "externalId": "g-desktop",
+            "members": members,
+        });
+        let (status, _, body) = c
+            .post_json("/scim/v2/Groups", body.to_string(), Some(&scim_token))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
     let challenge = seatgate::activation::s256(VERIFIER);
 
     // 1. the app starts: a transaction and an AuthnRequest per person
@@ -175,7 +217,8 @@ fn main() {
     let n = support::env_usize("ACTIVATION_BENCH_N", 3000);
     let checks = support::env_usize("ACTIVATION_BENCH_CHECKS", 30_000);
     let connections = support::env_usize("ACTIVATION_BENCH_CONNECTIONS", 16);
+    let provisioned = support::env_usize("ACTIVATION_BENCH_SCIM", 1) != 0;
     support::on_backends("ACTIVATION_BENCH", |label, url| async move {
-        run(label, &url, n, checks, connections).await;
+        run(label, &url, n, checks, connections, provisioned).await;
     });
 }
