@@ -459,7 +459,7 @@ async fn decide(
     let answered = expected.clone();
     // XML and signature work is CPU-bound: off the async workers
     let validated = tokio::task::spawn_blocking(move || {
-        validate::validate(
+        let result = validate::validate(
             &xml,
             &idp,
             &sp,
@@ -467,21 +467,22 @@ async fn decide(
             unsolicited,
             now,
             skew_secs,
-        )
+        );
+        // a request was expected and the response names none, not even unsigned: IdP-initiated
+        let idp_initiated = matches!(result, Err(ValidateError::UnknownRequest { got: None, .. }))
+            && validate::peek_in_response_to(&xml).is_none();
+        (result, idp_initiated)
     })
     .await;
     let a = match validated {
-        Ok(Ok(a)) => a,
-        // no InResponseTo at all: IdP-initiated, which can never activate a device
-        Ok(Err(ValidateError::UnknownRequest { got: None, .. }))
-            if matches!(via, Via::App { .. }) =>
-        {
+        Ok((Ok(a), _)) => a,
+        Ok((Err(_), true)) if matches!(via, Via::App { .. }) => {
             return refuse(
                 "unsolicited",
                 "An IdP-initiated response can never activate a device.".into(),
             )
         }
-        Ok(Err(e)) => return Err((refusal_of(&e, p), None)),
+        Ok((Err(e), _)) => return Err((refusal_of(&e, p), None)),
         Err(e) => {
             tracing::error!(error = %e, "SAML validation task failed");
             return refuse("internal", "Validation did not complete.".into());
@@ -646,9 +647,18 @@ async fn browser_request(
         Err(e) => return Err(store_refusal(e, p)),
     };
     *purpose = match pending.purpose.as_str() {
+        "signin" => Purpose::SignIn,
         "test" => Purpose::Test,
         "activation" => Purpose::Activation,
-        _ => Purpose::SignIn,
+        other => {
+            return Err(Refused::new(
+                "unknown_request",
+                format!(
+                "InResponseTo {request_id} names a pending request of unknown purpose {other:?}."
+            ),
+                p,
+            ))
+        }
     };
     // activation requests are bound to the app's transaction by PKCE, not to a browser
     let bound = *purpose == Purpose::Activation

@@ -49,7 +49,7 @@ pub struct GrantRequest<'a> {
     pub device_limit: i64,
     pub now: i64,
     /// A person seen for the first time: `user_id` is created as a member of the account
-    /// (role user) inside the seat's transaction, so a refused grant stores nobody.
+    /// (role user) with the seat, in its transaction, so a refused grant stores no new person.
     pub new_member: Option<NewMember<'a>>,
 }
 
@@ -134,7 +134,7 @@ impl Db {
         client_ip: Option<&str>,
     ) -> StoreResult<()> {
         const REQUEST: &str = "insert into saml_requests (id, business_id, binding_hash, purpose, \
-             user_id, created_at, expires_at) values ($3, $2, $14, $15, null, $12, $16)";
+             user_id, created_at, expires_at) values ($14, $15, $16, $17, $18, $12, $19)";
         const TRANSACTION: &str =
             "insert into activation_transactions (id, business_id, request_id, \
              email_lc, product, device_id, device_name, device_os, code_challenge, redirect_uri, \
@@ -159,8 +159,11 @@ impl Db {
                 .bind(client_ip)
                 .bind(row.created_at)
                 .bind(row.expires_at)
+                .bind(&request.id)
+                .bind(&request.business_id)
                 .bind(&request.binding_hash)
                 .bind(&request.purpose)
+                .bind(&request.user_id)
                 .bind(request.expires_at)
                 .execute(p)
                 .await
@@ -575,10 +578,10 @@ impl Db {
 
 /// The seat grant on SQLite: `BEGIN IMMEDIATE` on the one writer connection holds the
 /// database's write lock, so the counts and the writes see every other grant. Each round trip
-/// to SQLite's worker thread costs a thread hand-off, so the statements go in two scripts
-/// (sqlx runs every statement of a query; `$N` names the same argument in each): a
-/// first-seen person and the counts, then the seat and the activation — four round trips
-/// with begin and commit, where one per statement took seven.
+/// to SQLite's worker thread costs a thread hand-off, so the writes go in one script (sqlx
+/// runs every statement of a query; `$N` names the same argument in each): the counts, then
+/// a first-seen person, the seat and the activation — four round trips with begin and
+/// commit, where one per statement took seven.
 async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreResult<Grant> {
     // per subscription: seats used, whether this person holds one, their other active
     // devices, and whether this device is active (to be replaced);
@@ -592,12 +595,6 @@ async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreR
           and a.revoked_at is null and a.device_id = $4) as same_device \
          from license_keys k where k.business_id = $1 and k.product = $2 \
          order by k.registered_at, k.id";
-    // a first-seen person (as `create_sso_member`, role user): $5 email, $6 email_lc, $7 now,
-    // $8 IdP object id
-    const MEMBER_THEN_COUNTS: &str = "insert into users (id, email, email_lc, password_hash, \
-         email_verified_at, created_at, last_sign_in_at) values ($3, $5, $6, '!sso', $7, $7, null); \
-         insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
-         values ($1, $3, 'user', 'active', $7, $8);";
     // $1 subscription, $2 user, $3 now, $4 take a seat, $5 device, $6 replace this device's
     // activation, $7 activation, $8 business, $9 device name, $10 device OS, $11 secret hash
     const WRITES: &str = "insert into seat_assignments (license_key_id, user_id, assigned_at) \
@@ -606,30 +603,29 @@ async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreR
          where $6 and license_key_id = $1 and user_id = $2 and device_id = $5 and revoked_at is null; \
          insert into activations (id, business_id, license_key_id, user_id, device_id, device_name, \
          device_os, secret_hash, created_at, last_check_at) values ($7, $8, $1, $2, $5, $9, $10, $11, $3, $3)";
+    // first, a first-seen person (as `create_sso_member`, role user): $12 email, $13 email_lc,
+    // $14 IdP object id — stored only with a seat, as `seatgate_grant_seat` does
+    const MEMBER: &str = "insert into users (id, email, email_lc, password_hash, \
+         email_verified_at, created_at, last_sign_in_at) values ($2, $12, $13, '!sso', $3, $3, null); \
+         insert into memberships (business_id, user_id, role, status, created_at, idp_object_id) \
+         values ($8, $2, 'user', 'active', $3, $14);";
     let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-    let counts = match g.new_member {
-        Some(_) => std::borrow::Cow::Owned(format!("{MEMBER_THEN_COUNTS} {COUNTS}")),
-        None => std::borrow::Cow::Borrowed(COUNTS),
-    };
-    let mut q = sqlx::query_as::<_, KeyCount>(&counts)
+    let keys: Vec<KeyCount> = sqlx::query_as(COUNTS)
         .bind(g.business_id)
         .bind(g.product)
         .bind(g.user_id)
-        .bind(g.device.id);
-    if let Some(m) = g.new_member {
-        q = q
-            .bind(m.email)
-            .bind(m.email.to_lowercase())
-            .bind(g.now)
-            .bind(m.object_id);
-    }
-    let keys: Vec<KeyCount> = q.fetch_all(&mut *tx).await?;
+        .bind(g.device.id)
+        .fetch_all(&mut *tx)
+        .await?;
     let (key, held) = match choose(&keys, g) {
         Ok(chosen) => chosen,
-        // dropping the transaction rolls back a first-seen person: a refusal stores nobody
         Err(refused) => return Ok(refused),
     };
-    sqlx::query(WRITES)
+    let writes = match g.new_member {
+        Some(_) => std::borrow::Cow::Owned(format!("{MEMBER} {WRITES}")),
+        None => std::borrow::Cow::Borrowed(WRITES),
+    };
+    let mut q = sqlx::query(&writes)
         .bind(&key.id)
         .bind(g.user_id)
         .bind(g.now)
@@ -640,9 +636,14 @@ async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreR
         .bind(g.business_id)
         .bind(g.device.name)
         .bind(g.device.os)
-        .bind(g.secret_hash)
-        .execute(&mut *tx)
-        .await?;
+        .bind(g.secret_hash);
+    if let Some(m) = g.new_member {
+        q = q
+            .bind(m.email)
+            .bind(m.email.to_lowercase())
+            .bind(m.object_id);
+    }
+    q.execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Grant::Granted {
         license_key_id: key.id.clone(),

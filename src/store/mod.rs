@@ -112,11 +112,12 @@ fn pg_pool_size() -> u32 {
 
 /// Connects and applies the migrations of the URL's backend.
 ///
-/// Pools do not ping a connection each time they hand it out (sqlx's `test_before_acquire`,
-/// on by default): that doubled the round trips of every query — a wake-up of SQLite's worker
-/// thread, or a trip to the PostgreSQL server. An SQLite connection lives in this process and
-/// cannot go away; a PostgreSQL connection the server dropped (a restart) fails the one query
-/// that meets it and is then replaced.
+/// Pools do not ping a connection when they hand it out (sqlx's `test_before_acquire`, on by
+/// default). A query took three round trips — that ping, the query, and the ping sqlx always
+/// makes when the connection comes back (it also flushes a cancelled transaction's rollback)
+/// — each a wake-up of SQLite's worker thread or a trip to the PostgreSQL server; now two.
+/// An SQLite connection lives in this process and cannot go away; a PostgreSQL connection the
+/// server dropped (a restart) fails the one query that meets it and is then replaced.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if is_postgres_url(url) {
         let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();

@@ -128,11 +128,9 @@ impl Db {
             .collect())
     }
 
-    /// The user of this name as sign-in and activation see them, in one query: the live one if
-    /// any, else a deleted one (the IdP deleted them and has not provisioned them again).
     /// A person's standing in `business_id`'s directory, in one round trip: the provisioned
-    /// user whose userName is `user_name` (case-insensitively; a live one before a deleted
-    /// one) and, when the group mapped as (`group_id`, `group_name`) is provisioned, whether
+    /// user whose userName is `user_name` (case-insensitively; a live one before a deleted one,
+    /// whom the IdP deleted and has not provisioned again) and, when the group mapped as (`group_id`, `group_name`) is provisioned, whether
     /// they belong to it. The group is matched as `scim::service::matched_group` does: by
     /// externalId (trimmed), else by displayName, case-sensitively. `None`: not provisioned.
     pub async fn scim_standing(

@@ -443,6 +443,24 @@ async fn completion_refusals_have_stable_codes(b: Backend) {
         r.body
     );
     assert_eq!(r.json()["category"], "unsolicited");
+    // the request named only outside the signed assertion: not IdP-initiated, and not bound
+    let s = start(&app, &mut c, start_body(&format!("fay@{DOMAIN}"), "d")).await;
+    let mut t = response_for(
+        &app,
+        &business,
+        &s.request_id,
+        &format!("fay@{DOMAIN}"),
+        &["g-desktop"],
+    );
+    t.scd_irt = None;
+    let r = complete(&mut c, &s.txn, &t.signed(), VERIFIER).await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (401, "saml_invalid"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.json()["category"], "unknown_request");
 
     // a response to another transaction's request
     let mut c = app.client();
@@ -844,7 +862,7 @@ async fn sixty_four_concurrent_activations_get_exactly_fifty_seats(b: Backend) {
     }
     assert_eq!((granted, refused), (50, 14));
     assert_eq!(seats_used(&mut admin).await, 50);
-    // people seen for the first time are stored with their seat: a refusal stores nobody
+    // people seen for the first time are stored with their seat: a refusal stores no one new
     let mut stored = 0;
     for i in 0..64 {
         let email = format!("user{i:02}@{DOMAIN}");
