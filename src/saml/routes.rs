@@ -117,9 +117,7 @@ async fn start(State(state): State<AppState>, req: Request) -> Response {
     let email = field(&form, "email").unwrap_or_default().to_string();
     let next = field(&form, "next").filter(|n| !n.is_empty());
     let result = match sso::settings_for_email(&state, &email).await {
-        Ok(settings) => {
-            sso::start_with_settings(&state, &settings, Purpose::SignIn, None, None).await
-        }
+        Ok(settings) => sso::start_with_settings(&state, &settings, Purpose::SignIn, None).await,
         Err(e) => Err(e),
     };
     match result {

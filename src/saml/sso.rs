@@ -133,19 +133,17 @@ pub async fn start(
         .await
         .map_err(internal)?
         .ok_or(StartError::NotConfigured)?;
-    start_with_settings(state, &settings, purpose, user_id, None).await
+    start_with_settings(state, &settings, purpose, user_id).await
 }
 
-/// As `start`, with the account's settings already read and a RelayState of the caller's
-/// (the request ID when `None`).
+/// As `start`, with the account's settings already read.
 pub async fn start_with_settings(
     state: &AppState,
     settings: &SsoSettings,
     purpose: Purpose,
     user_id: Option<&str>,
-    relay_state: Option<&str>,
 ) -> Result<Started, StartError> {
-    let (pending, started) = prepare(state, settings, purpose, user_id, relay_state).await?;
+    let (pending, started) = prepare(state, settings, purpose, user_id, None).await?;
     state
         .db
         .insert_saml_request(&pending, state.clock.now())
@@ -155,7 +153,8 @@ pub async fn start_with_settings(
 }
 
 /// A new AuthnRequest and the pending request to store for it — the caller stores it (an
-/// activation stores it with its transaction, in one round trip).
+/// activation stores it with its transaction, in one round trip). The RelayState is the
+/// caller's, or the request ID when `None`.
 pub async fn prepare(
     state: &AppState,
     settings: &SsoSettings,
