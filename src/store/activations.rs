@@ -4,6 +4,7 @@
 //! activations never hand out more seats than a subscription has.
 
 use super::{with_pool, with_writer, Db, StoreError, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TransactionRow {
@@ -299,7 +300,7 @@ impl Db {
     pub async fn grant_seat(&self, g: &GrantRequest<'_>) -> StoreResult<Grant> {
         match self {
             Db::Postgres(p) => grant_seat_pg(p, g).await,
-            Db::Sqlite(sqlite) => grant_seat_sqlite(&sqlite.write, g).await,
+            Db::Sqlite(sqlite) => grant_seat_sqlite(&mut *sqlite.writer().await?, g).await,
         }
     }
 
@@ -582,12 +583,15 @@ impl Db {
 /// runs every statement of a query; `$N` names the same argument in each): the counts, then
 /// a first-seen person, the seat and the activation — four round trips with begin and
 /// commit, where one per statement took seven.
-async fn grant_seat_sqlite(p: &sqlx::SqlitePool, g: &GrantRequest<'_>) -> StoreResult<Grant> {
+async fn grant_seat_sqlite(
+    p: &mut sqlx::SqliteConnection,
+    g: &GrantRequest<'_>,
+) -> StoreResult<Grant> {
     // per subscription: seats used, whether this person holds one, their other active
     // devices, and whether this device is active (to be replaced);
     // $1 business, $2 product, $3 user, $4 device
     const COUNTS: &str = "select k.id, k.seats, k.expires_at, \
-         (select count(*) from seat_assignments s where s.license_key_id = k.id) as used, \
+         k.seats_used as used, \
          (select count(*) from seat_assignments s where s.license_key_id = k.id and s.user_id = $3) as holds, \
          (select count(*) from activations a where a.license_key_id = k.id and a.user_id = $3 \
           and a.revoked_at is null and a.device_id <> $4) as others, \

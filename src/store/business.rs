@@ -1,6 +1,7 @@
 //! `business_accounts` and `memberships`: organisations and who belongs to them.
 
 use super::{new_id, with_pool, with_writer, Db, StoreError, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct BusinessRow {
@@ -179,7 +180,8 @@ impl Db {
                 member!(SSO_MEMBER_PG).execute(p).await?;
             }
             Db::Sqlite(sqlite) => {
-                let mut tx = sqlite.write.begin().await?;
+                let mut writer = sqlite.writer().await?;
+                let mut tx = writer.begin().await?;
                 member!(SSO_MEMBER_SQLITE).execute(&mut *tx).await?;
                 tx.commit().await?;
             }

@@ -19,7 +19,7 @@ pub struct LicenseKeyRow {
 
 const SELECT: &str = "select k.id, k.key_hint, k.product, k.seats, k.expires_at, k.created_at, \
      k.business_id, b.name as business_name, k.display_name, k.registered_at, \
-     (select count(*) from seat_assignments s where s.license_key_id = k.id) as seats_used \
+     k.seats_used \
      from license_keys k left join business_accounts b on b.id = k.business_id";
 
 /// Where a registration puts the key.

@@ -22,9 +22,10 @@ pub mod users;
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    ConnectOptions, PgPool, SqlitePool,
+    ConnectOptions, Connection, PgPool, SqliteConnection, SqlitePool,
 };
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -37,10 +38,33 @@ pub enum Db {
 /// hot writes (`with_writer!`) go through one dedicated connection, where they queue in order
 /// and start the moment the previous one commits; reads use the other connections (WAL lets
 /// them run beside the writer).
+///
+/// The writer is a connection behind a lock, not a pool of one: sqlx's pool pings every
+/// connection that comes back to it, in a task of its own, before the next caller may have it
+/// (`PoolConnection`'s release; it cannot be turned off). For the one writer, that ping and
+/// the wait for its task to be scheduled were as long as the write itself, and every write
+/// queued behind them. Nothing is lost without it: a transaction dropped before its commit
+/// (a cancelled request) has its rollback queued on the connection's worker at once
+/// (`Transaction`'s drop), ahead of the next writer's statements.
 #[derive(Clone, Debug)]
 pub struct Sqlite {
     pub read: SqlitePool,
-    pub write: SqlitePool,
+    write: Arc<Mutex<Option<SqliteConnection>>>,
+}
+
+/// How long a write waits for the SQLite writer before it fails (as a pool's acquire timeout).
+const WRITER_WAIT: Duration = Duration::from_secs(10);
+
+impl Sqlite {
+    /// The writer connection, for as long as the guard lives.
+    pub(crate) async fn writer(
+        &self,
+    ) -> Result<MappedMutexGuard<'_, SqliteConnection>, sqlx::Error> {
+        let guard = tokio::time::timeout(WRITER_WAIT, self.write.lock())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
+    }
 }
 
 /// Runs `$body` with `$p` bound to whichever pool is active; the body is compiled once per
@@ -64,7 +88,8 @@ macro_rules! with_writer {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
-                let $p = &sqlite.write;
+                let mut writer = sqlite.writer().await?;
+                let $p = &mut *writer;
                 $body
             }
             $crate::store::Db::Postgres($p) => $body,
@@ -136,6 +161,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
+            // pages are read through a memory map, not copied by a read() call each: a
+            // connection drops its page cache whenever another one has written (WAL), so
+            // under a stream of writes every read started from an empty cache
+            .pragma("mmap_size", "268435456")
             .disable_statement_logging();
         let read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -143,13 +172,11 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&read).await?;
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await?;
-        Ok(Db::Sqlite(Sqlite { read, write }))
+        let write = SqliteConnection::connect_with(&opts).await?;
+        Ok(Db::Sqlite(Sqlite {
+            read,
+            write: Arc::new(Mutex::new(Some(write))),
+        }))
     }
 }
 
@@ -188,7 +215,11 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Db::Sqlite(sqlite) => {
-                sqlite.write.close().await;
+                let writer = sqlite.write.lock().await.take();
+                if let Some(writer) = writer {
+                    // closing only fails if the connection already broke; it is gone either way
+                    let _ = writer.close().await;
+                }
                 sqlite.read.close().await;
             }
             Db::Postgres(p) => p.close().await,

@@ -1,6 +1,7 @@
 //! `saml_requests`, `saml_replay`, `saml_attempts`: the server-side state of SAML sign-in.
 
 use super::{with_pool, with_writer, Db, StoreError, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SamlRequestRow {

@@ -3,6 +3,7 @@
 //! document.
 
 use super::{scim_users::placeholders, with_pool, with_writer, Db, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScimGroupRow {

@@ -2,6 +2,7 @@
 //! for the admin, kept for a bounded time. Bodies are never stored.
 
 use super::{with_pool, with_writer, Db, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScimRequestRow {

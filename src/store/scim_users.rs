@@ -2,6 +2,7 @@
 //! columns that lookups, uniqueness and paging need.
 
 use super::{with_pool, with_writer, Db, Sqlite, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScimUserRow {
@@ -149,9 +150,15 @@ impl Db {
         }
         let row = with_pool!(self, |p| {
             sqlx::query_as::<_, Row>(
-                "with person as (select id, active, deleted_at is not null as deleted from scim_users \
-                 where business_id = $1 and user_name_key = $2 \
-                 order by deleted_at is not null, id limit 1), \
+                // the live person (at most one), else a deleted one: each branch has its own
+                // partial index, where one query over both states read the whole table
+                "with person as (select id, active, deleted from (\
+                   select id, active, false as deleted from scim_users \
+                   where business_id = $1 and user_name_key = $2 and deleted_at is null \
+                   union all \
+                   select id, active, true as deleted from scim_users \
+                   where business_id = $1 and user_name_key = $2 and deleted_at is not null) u \
+                 order by deleted, id limit 1), \
                  grp as (select c.id from (\
                    select g.id, 0 as rank from scim_groups g \
                    where g.business_id = $1 and $3 <> '' and g.external_id = $3 \
@@ -168,7 +175,11 @@ impl Db {
             .bind(business_id)
             .bind(user_name.to_lowercase())
             .bind(group_id.trim())
-            .bind(if group_name.trim().is_empty() { "" } else { group_name })
+            .bind(if group_name.trim().is_empty() {
+                ""
+            } else {
+                group_name
+            })
             .bind(group_name.to_lowercase())
             .fetch_optional(p)
             .await
