@@ -161,10 +161,6 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // pages are read through a memory map, not copied by a read() call each: a
-            // connection drops its page cache whenever another one has written (WAL), so
-            // under a stream of writes every read started from an empty cache
-            .pragma("mmap_size", "268435456")
             .disable_statement_logging();
         let read = SqlitePoolOptions::new()
             .max_connections(4)
