@@ -300,7 +300,7 @@ impl Db {
     pub async fn grant_seat(&self, g: &GrantRequest<'_>) -> StoreResult<Grant> {
         match self {
             Db::Postgres(p) => grant_seat_pg(p, g).await,
-            Db::Sqlite(sqlite) => grant_seat_sqlite(&mut *sqlite.writer().await?, g).await,
+            Db::Sqlite(sqlite) => grant_seat_sqlite(&mut *sqlite.write.get().await?, g).await,
         }
     }
 

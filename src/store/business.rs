@@ -180,7 +180,7 @@ impl Db {
                 member!(SSO_MEMBER_PG).execute(p).await?;
             }
             Db::Sqlite(sqlite) => {
-                let mut writer = sqlite.writer().await?;
+                let mut writer = sqlite.write.get().await?;
                 let mut tx = writer.begin().await?;
                 member!(SSO_MEMBER_SQLITE).execute(&mut *tx).await?;
                 tx.commit().await?;

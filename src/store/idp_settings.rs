@@ -1,6 +1,7 @@
 //! `idp_certificates` and `scim_tokens`, plus the SAML/SCIM columns of `idp_integrations`.
 
 use super::{new_id, with_pool, Db, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CertificateRow {

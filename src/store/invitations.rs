@@ -1,6 +1,7 @@
 //! `invitations`: a business admin invites an email address to join the account.
 
 use super::{new_id, with_pool, Db, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct InvitationRow {

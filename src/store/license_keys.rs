@@ -1,6 +1,7 @@
 //! `license_keys`: per-user subscriptions issued by the vendor and registered by customers.
 
 use super::{business::OrgDetails, new_id, with_pool, Db, StoreResult};
+use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LicenseKeyRow {

@@ -10,6 +10,7 @@ pub mod idp_settings;
 pub mod integration_events;
 pub mod integrations;
 pub mod invitations;
+pub mod lanes;
 pub mod license_keys;
 pub mod saml;
 pub mod scim_groups;
@@ -19,13 +20,13 @@ pub mod sessions;
 pub mod signin_failures;
 pub mod users;
 
+use lanes::Lanes;
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    ConnectOptions, Connection, PgPool, SqliteConnection, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    ConnectOptions, Connection, PgPool, SqliteConnection,
 };
 use std::{str::FromStr, sync::Arc, time::Duration};
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -37,34 +38,11 @@ pub enum Db {
 /// taken and sleep in SQLite's busy handler (1, 2, 5, 10… ms): a long tail under load. So the
 /// hot writes (`with_writer!`) go through one dedicated connection, where they queue in order
 /// and start the moment the previous one commits; reads use the other connections (WAL lets
-/// them run beside the writer).
-///
-/// The writer is a connection behind a lock, not a pool of one: sqlx's pool pings every
-/// connection that comes back to it, in a task of its own, before the next caller may have it
-/// (`PoolConnection`'s release; it cannot be turned off). For the one writer, that ping and
-/// the wait for its task to be scheduled were as long as the write itself, and every write
-/// queued behind them. Nothing is lost without it: a transaction dropped before its commit
-/// (a cancelled request) has its rollback queued on the connection's worker at once
-/// (`Transaction`'s drop), ahead of the next writer's statements.
+/// them run beside the writer). Both are [`Lanes`], not sqlx pools (see there why).
 #[derive(Clone, Debug)]
 pub struct Sqlite {
-    pub read: SqlitePool,
-    write: Arc<Mutex<Option<SqliteConnection>>>,
-}
-
-/// How long a write waits for the SQLite writer before it fails (as a pool's acquire timeout).
-const WRITER_WAIT: Duration = Duration::from_secs(10);
-
-impl Sqlite {
-    /// The writer connection, for as long as the guard lives.
-    pub(crate) async fn writer(
-        &self,
-    ) -> Result<MappedMutexGuard<'_, SqliteConnection>, sqlx::Error> {
-        let guard = tokio::time::timeout(WRITER_WAIT, self.write.lock())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
-        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)
-    }
+    pub read: Arc<Lanes>,
+    pub write: Arc<Lanes>,
 }
 
 /// Runs `$body` with `$p` bound to whichever pool is active; the body is compiled once per
@@ -73,7 +51,8 @@ macro_rules! with_pool {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
-                let $p = &sqlite.read;
+                let mut lane = sqlite.read.get().await?;
+                let $p = &mut *lane;
                 $body
             }
             $crate::store::Db::Postgres($p) => $body,
@@ -88,8 +67,8 @@ macro_rules! with_writer {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
-                let mut writer = sqlite.writer().await?;
-                let $p = &mut *writer;
+                let mut lane = sqlite.write.get().await?;
+                let $p = &mut *lane;
                 $body
             }
             $crate::store::Db::Postgres($p) => $body,
@@ -162,16 +141,22 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .disable_statement_logging();
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(opts.clone())
+        // four readers, one writer
+        let mut conns = Vec::with_capacity(5);
+        for _ in 0..5 {
+            conns.push(SqliteConnection::connect_with(&opts).await?);
+        }
+        let write = conns.pop().map(|c| Lanes::new(vec![c]));
+        let Some(write) = write else {
+            anyhow::bail!("no SQLite connection");
+        };
+        let read = Lanes::new(conns);
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut *write.get().await?)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&read).await?;
-        let write = SqliteConnection::connect_with(&opts).await?;
         Ok(Db::Sqlite(Sqlite {
-            read,
-            write: Arc::new(Mutex::new(Some(write))),
+            read: Arc::new(read),
+            write: Arc::new(write),
         }))
     }
 }
@@ -211,11 +196,7 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Db::Sqlite(sqlite) => {
-                let writer = sqlite.write.lock().await.take();
-                if let Some(writer) = writer {
-                    // closing only fails if the connection already broke; it is gone either way
-                    let _ = writer.close().await;
-                }
+                sqlite.write.close().await;
                 sqlite.read.close().await;
             }
             Db::Postgres(p) => p.close().await,

@@ -368,12 +368,13 @@ impl Db {
         let page = page_sql();
         let mut out = Vec::new();
         match self {
-            Db::Sqlite(Sqlite { read: p, .. }) => {
+            Db::Sqlite(Sqlite { read, .. }) => {
+                let mut lane = read.get().await?;
                 let rows: Vec<(i64, i64, i64, String)> =
                     sqlx::query_as(&format!("explain query plan {lookup}"))
                         .bind(business_id)
                         .bind("user050000@example.com")
-                        .fetch_all(p)
+                        .fetch_all(&mut *lane)
                         .await?;
                 out.push(format!("-- userName eq: {lookup}"));
                 out.extend(rows.into_iter().map(|r| r.3));
@@ -382,7 +383,7 @@ impl Db {
                         .bind(business_id)
                         .bind(100_i64)
                         .bind(90_000_i64)
-                        .fetch_all(p)
+                        .fetch_all(&mut *lane)
                         .await?;
                 out.push(format!("-- page at 90,000: {page}"));
                 out.extend(rows.into_iter().map(|r| r.3));
