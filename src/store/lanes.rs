@@ -75,6 +75,10 @@ impl Lanes {
         Err(sqlx::Error::PoolTimedOut)
     }
 
+    pub fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
     /// Closes every connection once it is free; later `get`s fail.
     pub async fn close(&self) {
         self.permits.close();

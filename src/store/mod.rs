@@ -140,24 +140,55 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
+            // no connection checkpoints on its own commits (see `checkpoints`)
+            .pragma("wal_autocheckpoint", "0")
             .disable_statement_logging();
-        // four readers, one writer
-        let mut conns = Vec::with_capacity(5);
-        for _ in 0..5 {
-            conns.push(SqliteConnection::connect_with(&opts).await?);
-        }
-        let write = conns.pop().map(|c| Lanes::new(vec![c]));
-        let Some(write) = write else {
-            anyhow::bail!("no SQLite connection");
-        };
-        let read = Lanes::new(conns);
+        let connect = || SqliteConnection::connect_with(&opts);
+        let write = Lanes::new(vec![connect().await?]);
         sqlx::migrate!("./migrations/sqlite")
             .run(&mut *write.get().await?)
             .await?;
+        let write = Arc::new(write);
+        let mut readers = Vec::with_capacity(4);
+        for _ in 0..4 {
+            readers.push(connect().await?);
+        }
+        tokio::spawn(checkpoints(connect().await?, Arc::downgrade(&write)));
         Ok(Db::Sqlite(Sqlite {
-            read: Arc::new(read),
-            write: Arc::new(write),
+            read: Arc::new(Lanes::new(readers)),
+            write,
         }))
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the write-ahead log back into the database file, on a connection of its own.
+///
+/// SQLite's default has the connection whose commit takes the WAL past 1,000 pages do it,
+/// inside that commit: with all hot writes on one writer, each of those checkpoints (a copy
+/// and two fsyncs) held the writer, and every sign-in and activation queued behind it
+/// (BENCHMARKS.md: +15 % completions without). A PASSIVE checkpoint waits for nobody: it copies
+/// what no reader still needs, and the next write starts the log over once all of it is copied.
+/// Stops, with a last full checkpoint, once the writer is closed or dropped.
+async fn checkpoints(mut conn: SqliteConnection, writer: std::sync::Weak<Lanes>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let open = writer.upgrade().is_some_and(|w| !w.is_closed());
+        let mode = if open { "PASSIVE" } else { "TRUNCATE" };
+        let done: Result<(i64, i64, i64), sqlx::Error> =
+            sqlx::query_as(&format!("pragma wal_checkpoint({mode})"))
+                .fetch_one(&mut conn)
+                .await;
+        if let Err(error) = done {
+            tracing::warn!(%error, "SQLite checkpoint failed; the next one retries");
+        }
+        if !open {
+            // closing only fails if the connection already broke; it is gone either way
+            let _ = conn.close().await;
+            return;
+        }
     }
 }
 
@@ -207,4 +238,63 @@ impl Db {
 /// A new random id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{connect, with_writer};
+    use std::{path::Path, time::Duration};
+
+    fn size(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    /// Polls `done` for up to five seconds.
+    async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+        for _ in 0..100 {
+            if done() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        done()
+    }
+
+    /// No commit copies the write-ahead log into the database file (so no sign-in waits for
+    /// it); the background checkpointer does, while the service runs, and leaves an empty
+    /// log behind when the database is closed.
+    #[tokio::test]
+    async fn the_log_reaches_the_database_file_in_the_background() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("seatgate.db");
+        let wal = dir.path().join("seatgate.db-wal");
+        let db = connect(&format!("sqlite://{}", path.display())).await?;
+        let before = size(&path);
+        with_writer!(&db, |p| sqlx::query("create table filler (b blob)")
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        for _ in 0..64 {
+            with_writer!(&db, |p| sqlx::query(
+                "insert into filler (b) values (randomblob(8192))"
+            )
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        // half a megabyte written: far below SQLite's own threshold (1,000 pages, ~4 MB)
+        assert!(
+            eventually(|| size(&path) >= before + 512 * 1024).await,
+            "the database file stayed at {} bytes (log: {} bytes)",
+            size(&path),
+            size(&wal)
+        );
+        db.close().await;
+        assert!(
+            eventually(|| size(&wal) == 0).await,
+            "the log still holds {} bytes after close",
+            size(&wal)
+        );
+        Ok(())
+    }
 }
