@@ -242,7 +242,7 @@ pub fn new_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{connect, with_writer};
+    use super::connect;
     use std::{path::Path, time::Duration};
 
     fn size(path: &Path) -> u64 {
