@@ -3,7 +3,7 @@
 //! `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the product's keys), so concurrent
 //! activations never hand out more seats than a subscription has.
 
-use super::{with_pool, with_writer, Db, StoreError, StoreResult};
+use super::{on_lane, with_pool, with_writer, Db, StoreError, StoreResult};
 use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -299,8 +299,8 @@ impl Db {
     /// The seat and the activation, in one transaction holding the subscription's lock.
     pub async fn grant_seat(&self, g: &GrantRequest<'_>) -> StoreResult<Grant> {
         match self {
-            Db::Postgres(p) => grant_seat_pg(p, g).await,
-            Db::Sqlite(sqlite) => grant_seat_sqlite(&mut *sqlite.write.get().await?, g).await,
+            Db::Postgres(pg) => on_lane!(pg, |p| grant_seat_pg(p, g).await),
+            Db::Sqlite(sqlite) => on_lane!(sqlite.write, |p| grant_seat_sqlite(p, g).await),
         }
     }
 
@@ -688,7 +688,7 @@ fn choose<'k>(keys: &'k [KeyCount], g: &GrantRequest<'_>) -> Result<(&'k KeyCoun
 /// The seat grant on PostgreSQL: one call of `seatgate_grant_seat` (migration 0008), which
 /// takes the subscriptions' row locks, counts in a fresh snapshot and writes, all on the
 /// server, so the locks are held across no network round trip.
-async fn grant_seat_pg(p: &sqlx::PgPool, g: &GrantRequest<'_>) -> StoreResult<Grant> {
+async fn grant_seat_pg(p: &mut sqlx::PgConnection, g: &GrantRequest<'_>) -> StoreResult<Grant> {
     let (outcome, license_key_id, expires_at, held): (
         String,
         Option<String>,

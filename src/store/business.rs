@@ -1,6 +1,6 @@
 //! `business_accounts` and `memberships`: organisations and who belongs to them.
 
-use super::{new_id, with_pool, with_writer, Db, StoreError, StoreResult};
+use super::{new_id, on_lane, with_pool, with_writer, Db, StoreError, StoreResult};
 use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -176,14 +176,15 @@ impl Db {
         }
         match self {
             // one statement, so one round trip, and atomic by itself
-            Db::Postgres(p) => {
-                member!(SSO_MEMBER_PG).execute(p).await?;
+            Db::Postgres(pg) => {
+                on_lane!(pg, |p| member!(SSO_MEMBER_PG).execute(p).await)?;
             }
             Db::Sqlite(sqlite) => {
-                let mut writer = sqlite.write.get().await?;
-                let mut tx = writer.begin().await?;
-                member!(SSO_MEMBER_SQLITE).execute(&mut *tx).await?;
-                tx.commit().await?;
+                on_lane!(sqlite.write, |p| {
+                    let mut tx = p.begin().await?;
+                    member!(SSO_MEMBER_SQLITE).execute(&mut *tx).await?;
+                    tx.commit().await
+                })?;
             }
         }
         Ok(id)

@@ -22,16 +22,16 @@ pub mod users;
 
 use lanes::Lanes;
 use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
+    postgres::PgConnectOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
-    ConnectOptions, Connection, PgPool, SqliteConnection,
+    ConnectOptions, Connection, PgConnection, SqliteConnection,
 };
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(Sqlite),
-    Postgres(PgPool),
+    Postgres(Arc<Lanes<PgConnection>>),
 }
 
 /// SQLite allows one writer at a time. Writers on several connections would find the lock
@@ -41,8 +41,8 @@ pub enum Db {
 /// them run beside the writer). Both are [`Lanes`], not sqlx pools (see there why).
 #[derive(Clone, Debug)]
 pub struct Sqlite {
-    pub read: Arc<Lanes>,
-    pub write: Arc<Lanes>,
+    pub read: Arc<Lanes<SqliteConnection>>,
+    pub write: Arc<Lanes<SqliteConnection>>,
 }
 
 /// Runs `$body` with `$p` bound to whichever pool is active; the body is compiled once per
@@ -51,11 +51,9 @@ macro_rules! with_pool {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
-                let mut lane = sqlite.read.get().await?;
-                let $p = &mut *lane;
-                $body
+                $crate::store::on_lane!(sqlite.read, |$p| $body)
             }
-            $crate::store::Db::Postgres($p) => $body,
+            $crate::store::Db::Postgres(pg) => $crate::store::on_lane!(pg, |$p| $body),
         }
     };
 }
@@ -67,15 +65,28 @@ macro_rules! with_writer {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
-                let mut lane = sqlite.write.get().await?;
-                let $p = &mut *lane;
-                $body
+                $crate::store::on_lane!(sqlite.write, |$p| $body)
             }
-            $crate::store::Db::Postgres($p) => $body,
+            $crate::store::Db::Postgres(pg) => $crate::store::on_lane!(pg, |$p| $body),
         }
     };
 }
 pub(crate) use with_writer;
+
+/// Runs `$body` with `$p` bound to a connection of `$lanes`, and tells the lane whether the
+/// body's result was an error (see [`lanes::Lane::settle`]).
+macro_rules! on_lane {
+    ($lanes:expr, |$p:ident| $body:expr) => {{
+        let mut lane = $lanes.get().await?;
+        let out = {
+            let $p = &mut *lane;
+            $body
+        };
+        lane.settle($crate::store::lanes::Outcome::failed(&out));
+        out
+    }};
+}
+pub(crate) use on_lane;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -109,9 +120,9 @@ pub fn is_postgres_url(url: &str) -> bool {
 /// PostgreSQL connections: four per core. Each is a server process on the same cores; on the
 /// 2-core benchmark machine 8 gave more activations per second and a shorter check tail than
 /// 16, with the same sign-in rate (BENCHMARKS.md).
-fn pg_pool_size() -> u32 {
+fn pg_pool_size() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u32::try_from(cores * 4).unwrap_or(32).clamp(4, 32)
+    (cores * 4).clamp(4, 32)
 }
 
 /// Connects and applies the migrations of the URL's backend.
@@ -125,14 +136,21 @@ fn pg_pool_size() -> u32 {
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if is_postgres_url(url) {
         let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
-        let pool = PgPoolOptions::new()
-            .max_connections(pg_pool_size())
-            .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .connect_with(opts)
-            .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Db::Postgres(pool))
+        let pg = Lanes::new(
+            pg_pool_size(),
+            Box::new(move || {
+                let opts = opts.clone();
+                Box::pin(async move { PgConnection::connect_with(&opts).await })
+            }),
+        );
+        let mut lane = pg.get().await?;
+        let migrated = sqlx::migrate!("./migrations/postgres")
+            .run(&mut *lane)
+            .await;
+        lane.settle(migrated.is_err());
+        migrated?;
+        drop(lane);
+        Ok(Db::Postgres(Arc::new(pg)))
     } else {
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -143,19 +161,28 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
             // no connection checkpoints on its own commits (see `checkpoints`)
             .pragma("wal_autocheckpoint", "0")
             .disable_statement_logging();
-        let connect = || SqliteConnection::connect_with(&opts);
-        let write = Lanes::new(vec![connect().await?]);
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut *write.get().await?)
-            .await?;
+        let lanes = |size| {
+            let opts = opts.clone();
+            Lanes::new(
+                size,
+                Box::new(move || {
+                    let opts = opts.clone();
+                    Box::pin(async move { SqliteConnection::connect_with(&opts).await })
+                }),
+            )
+        };
+        // one writer, four readers
+        let write = lanes(1);
+        let mut lane = write.get().await?;
+        let migrated = sqlx::migrate!("./migrations/sqlite").run(&mut *lane).await;
+        lane.settle(migrated.is_err());
+        migrated?;
+        drop(lane);
         let write = Arc::new(write);
-        let mut readers = Vec::with_capacity(4);
-        for _ in 0..4 {
-            readers.push(connect().await?);
-        }
-        tokio::spawn(checkpoints(connect().await?, Arc::downgrade(&write)));
+        let checkpointer = SqliteConnection::connect_with(&opts).await?;
+        tokio::spawn(checkpoints(checkpointer, Arc::downgrade(&write)));
         Ok(Db::Sqlite(Sqlite {
-            read: Arc::new(Lanes::new(readers)),
+            read: Arc::new(lanes(4)),
             write,
         }))
     }
@@ -172,7 +199,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// (BENCHMARKS.md: +15 % completions without). A PASSIVE checkpoint waits for nobody: it copies
 /// what no reader still needs, and the next write starts the log over once all of it is copied.
 /// Stops, with a last full checkpoint, once the writer is closed or dropped.
-async fn checkpoints(mut conn: SqliteConnection, writer: std::sync::Weak<Lanes>) {
+async fn checkpoints(mut conn: SqliteConnection, writer: std::sync::Weak<Lanes<SqliteConnection>>) {
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         let open = writer.upgrade().is_some_and(|w| !w.is_closed());
@@ -230,7 +257,7 @@ impl Db {
                 sqlite.write.close().await;
                 sqlite.read.close().await;
             }
-            Db::Postgres(p) => p.close().await,
+            Db::Postgres(pg) => pg.close().await,
         }
     }
 }

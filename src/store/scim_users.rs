@@ -387,12 +387,14 @@ impl Db {
                         .await?;
                 out.push(format!("-- page at 90,000: {page}"));
                 out.extend(rows.into_iter().map(|r| r.3));
+                lane.settle(false);
             }
-            Db::Postgres(p) => {
+            Db::Postgres(pg) => {
+                let mut lane = pg.get().await?;
                 let rows: Vec<(String,)> = sqlx::query_as(&format!("explain analyze {lookup}"))
                     .bind(business_id)
                     .bind("user050000@example.com")
-                    .fetch_all(p)
+                    .fetch_all(&mut *lane)
                     .await?;
                 out.push(format!("-- userName eq: {lookup}"));
                 out.extend(rows.into_iter().map(|r| r.0));
@@ -400,10 +402,11 @@ impl Db {
                     .bind(business_id)
                     .bind(100_i64)
                     .bind(90_000_i64)
-                    .fetch_all(p)
+                    .fetch_all(&mut *lane)
                     .await?;
                 out.push(format!("-- page at 90,000: {page}"));
                 out.extend(rows.into_iter().map(|r| r.0));
+                lane.settle(false);
             }
         }
         Ok(out)

@@ -15,3 +15,4 @@ mod http_edge;
 mod metadata_fetch;
 mod scim;
 mod sso;
+mod store;

@@ -105,6 +105,13 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The PostgreSQL database's name (None on SQLite).
+    pub fn pg_database(&self) -> Option<&str> {
+        self.pg_drop.as_ref().map(|(_, name)| name.as_str())
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.pg_drop.take() {

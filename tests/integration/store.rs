@@ -1,0 +1,93 @@
+//! The store's own connections (`store::lanes`): what a cancelled request or a server that
+//! dropped its connections leaves behind.
+
+use crate::{
+    both,
+    support::{Backend, TestDb},
+};
+use seatgate::store::Db;
+use sqlx::Connection;
+
+/// Holder A begins a transaction, writes and is dropped mid-way (a cancelled request, an
+/// early return): nothing it wrote is kept, and the next holder of the same connection works
+/// outside any transaction.
+async fn a_dropped_holder_leaves_no_transaction_behind(backend: Backend) {
+    let t = TestDb::new(backend).await;
+    // the same steps on either backend's connection type
+    macro_rules! run {
+        ($lanes:expr) => {{
+            let lanes = $lanes;
+            let mut lane = lanes.get().await.expect("lane");
+            sqlx::query("create table lane_probe (x bigint)")
+                .execute(&mut *lane)
+                .await
+                .expect("create");
+            lane.settle(false);
+            drop(lane);
+            {
+                let mut lane = lanes.get().await.expect("lane");
+                let mut tx = lane.begin().await.expect("begin");
+                sqlx::query("insert into lane_probe (x) values (1)")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                // dropped here: no commit, no settle
+            }
+            let mut lane = lanes.get().await.expect("lane");
+            sqlx::query("insert into lane_probe (x) values (2)")
+                .execute(&mut *lane)
+                .await
+                .expect("insert after the dropped holder");
+            lane.settle(false);
+            drop(lane);
+            // a connection of its own sees only what was committed: the second row
+            let mut lane = lanes.get().await.expect("lane");
+            let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe order by x")
+                .fetch_all(&mut *lane)
+                .await
+                .expect("select");
+            assert_eq!(
+                rows,
+                vec![(2,)],
+                "the dropped transaction's row is gone, the next one kept"
+            );
+        }};
+    }
+    match &t.db {
+        Db::Sqlite(sqlite) => run!(&sqlite.write),
+        Db::Postgres(pg) => run!(pg),
+    }
+}
+both!(a_dropped_holder_leaves_no_transaction_behind);
+
+/// The server closes every connection of the service (a restart, an administrator): at most
+/// the one query that meets a dead connection fails; the next ones get a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_dropped_is_replaced() {
+    let t = TestDb::new(Backend::Postgres).await;
+    t.db.ping().await.expect("first query");
+    let name = t.pg_database().expect("postgres").to_string();
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("admin");
+    let killed: Vec<(bool,)> =
+        sqlx::query_as("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+            .bind(&name)
+            .fetch_all(&mut admin)
+            .await
+            .expect("terminate");
+    assert!(!killed.is_empty(), "the service held a connection");
+    let mut failed = 0;
+    for _ in 0..5 {
+        if t.db.ping().await.is_err() {
+            failed += 1;
+        }
+    }
+    assert!(
+        failed <= 1,
+        "{failed} of 5 queries failed after the server dropped the connection"
+    );
+    t.db.ping().await.expect("a new connection serves");
+}
