@@ -282,6 +282,62 @@ async fn relay_activation_grants_a_seat_and_a_licence_the_app_verifies_offline(b
 }
 both!(relay_activation_grants_a_seat_and_a_licence_the_app_verifies_offline);
 
+/// A completion the SAML validation refuses still uses the transaction up: the app must start
+/// again, even with a good response this time.
+async fn a_refused_completion_uses_the_transaction_up(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+    let email = format!("erin@{DOMAIN}");
+    let mut c = app.client();
+    let s = start(&app, &mut c, start_body(&email, "dev-1")).await;
+    // answers another request: refused by the validation, before any claim
+    let wrong = response_for(&app, &business, "_not-this-request", &email, &["g-desktop"]).signed();
+    let r = complete(&mut c, &s.txn, &wrong, VERIFIER).await;
+    assert_eq!(
+        (r.status, code(&r).as_str(), r.json()["category"].as_str()),
+        (401, "saml_invalid", Some("unknown_request")),
+        "{}",
+        r.body
+    );
+    let good = response_for(&app, &business, &s.request_id, &email, &["g-desktop"]).signed();
+    let r = complete(&mut c, &s.txn, &good, VERIFIER).await;
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (409, "transaction_used"),
+        "{}",
+        r.body
+    );
+    assert_eq!(seats_used(&mut admin).await, 0);
+}
+both!(a_refused_completion_uses_the_transaction_up);
+
+/// The app sends its completion twice at once (a retry): one activation, one seat; the other
+/// is told the transaction was used.
+async fn two_simultaneous_completions_activate_once(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (mut admin, business) = active_account(&app).await;
+    let email = format!("finn@{DOMAIN}");
+    let mut c1 = app.client();
+    let mut c2 = app.client();
+    let s = start(&app, &mut c1, start_body(&email, "dev-1")).await;
+    let xml = response_for(&app, &business, &s.request_id, &email, &["g-desktop"]).signed();
+    let (r1, r2) = tokio::join!(
+        complete(&mut c1, &s.txn, &xml, VERIFIER),
+        complete(&mut c2, &s.txn, &xml, VERIFIER)
+    );
+    let mut outcomes = [(r1.status, code(&r1)), (r2.status, code(&r2))];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [(201, String::new()), (409, "transaction_used".to_string())],
+        "{} / {}",
+        r1.body,
+        r2.body
+    );
+    assert_eq!(seats_used(&mut admin).await, 1);
+}
+both!(two_simultaneous_completions_activate_once);
+
 async fn start_refusals_have_stable_codes(b: Backend) {
     let app = TestApp::new(b).await;
     let (_admin, _business) = active_account(&app).await;
