@@ -369,50 +369,68 @@ impl Db {
         let release = "delete from seat_assignments where license_key_id = $1 and user_id = $2 \
              and not exists (select 1 from activations a where a.license_key_id = $1 \
              and a.user_id = $2 and a.revoked_at is null)";
-        with_writer!(self, |p| {
-            let mut tx = if sqlite {
-                p.begin_with("BEGIN IMMEDIATE").await?
-            } else {
-                p.begin().await?
-            };
-            if !sqlite {
-                let mut q = sqlx::query_scalar::<_, String>(&lock);
+        // On PostgreSQL a grant that commits between the locks and the revocation can add a
+        // device on a subscription not locked yet; freeing its seat then locks that row (the
+        // seat counter's trigger) after others, which can meet a grant locking in id order:
+        // PostgreSQL breaks such a deadlock by failing one side, and the revocation is simply
+        // run again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let done: Result<u64, sqlx::Error> = with_writer!(self, |p| async {
+                let mut tx = if sqlite {
+                    p.begin_with("BEGIN IMMEDIATE").await?
+                } else {
+                    p.begin().await?
+                };
+                if !sqlite {
+                    let mut q = sqlx::query_scalar::<_, String>(&lock);
+                    for a in args {
+                        q = q.bind(*a);
+                    }
+                    q.bind(free.map(|(k, _)| k).unwrap_or(""))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                }
+                let mut q = sqlx::query_as::<_, (String, String)>(&revoke);
                 for a in args {
                     q = q.bind(*a);
                 }
-                q.bind(free.map(|(k, _)| k).unwrap_or(""))
-                    .fetch_all(&mut *tx)
-                    .await?;
-            }
-            let mut q = sqlx::query_as::<_, (String, String)>(&revoke);
-            for a in args {
-                q = q.bind(*a);
-            }
-            let mut pairs = q.bind(now).bind(reason).fetch_all(&mut *tx).await?;
-            let revoked = pairs.len() as u64;
-            pairs.sort();
-            pairs.dedup();
-            for (key, user) in &pairs {
-                sqlx::query(release)
+                let mut pairs = q.bind(now).bind(reason).fetch_all(&mut *tx).await?;
+                let revoked = pairs.len() as u64;
+                pairs.sort();
+                pairs.dedup();
+                for (key, user) in &pairs {
+                    sqlx::query(release)
+                        .bind(key)
+                        .bind(user)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut freed = 0;
+                if let Some((key, user)) = free {
+                    freed = sqlx::query(
+                        "delete from seat_assignments where license_key_id = $1 and user_id = $2",
+                    )
                     .bind(key)
                     .bind(user)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(revoked + freed)
             }
-            let mut freed = 0;
-            if let Some((key, user)) = free {
-                freed = sqlx::query(
-                    "delete from seat_assignments where license_key_id = $1 and user_id = $2",
-                )
-                .bind(key)
-                .bind(user)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            .await);
+            match done {
+                Err(sqlx::Error::Database(e))
+                    if attempt < 3 && e.code().as_deref() == Some("40P01") =>
+                {
+                    tracing::warn!(attempt, "revocation met a deadlock; running it again");
+                }
+                done => return Ok(done?),
             }
-            tx.commit().await?;
-            Ok(revoked + freed)
-        })
+        }
     }
 
     /// One device, by its owner or an admin.

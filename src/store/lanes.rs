@@ -10,10 +10,13 @@
 //!   whose unfinished exchange the test also flushes) — see [`Lane::settle`];
 //! - it has been idle for a minute (a server may have closed it meanwhile).
 //!
-//! A connection that fails its test, or that was never opened, is (re)opened on the spot. So
-//! a PostgreSQL connection the server dropped fails at most the one query that meets it, as
-//! with sqlx's pool. A transaction dropped before its commit has its rollback queued on the
-//! connection at once (`Transaction`'s drop) and sent ahead of the next holder's statements.
+//! A connection that fails its test, is still inside a transaction after it, or was never
+//! opened, is (re)opened on the spot (testing and opening time out as acquiring does). So a
+//! PostgreSQL connection the server dropped fails at most the one query that meets it, as with
+//! sqlx's pool. A transaction dropped before its commit has its rollback queued on the
+//! connection at once (`Transaction`'s drop); the next `get` prefers that connection and sends
+//! it. On PostgreSQL the server also ends any session idle inside a transaction for 15 s
+//! (`store::connect`), so no forgotten transaction holds row locks for long.
 
 use sqlx::Connection;
 use std::{
@@ -142,12 +145,16 @@ impl<C: Connection> Lanes<C> {
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
-        // a permit is only free once its connection's lock is released, so one is free
-        let Some((slot, mut guard)) = self
-            .slots
-            .iter()
-            .find_map(|s| s.conn.try_lock().ok().map(|g| (s, g)))
-        else {
+        // a permit is only free once its connection's lock is released, so one is free; a
+        // doubtful one first, so that what its last holder left (a queued rollback) is
+        // settled now rather than when that slot's turn comes
+        let free = |doubtful: bool| {
+            self.slots
+                .iter()
+                .filter(|s| !doubtful || s.doubtful.load(Ordering::Acquire))
+                .find_map(|s| s.conn.try_lock().ok().map(|g| (s, g)))
+        };
+        let Some((slot, mut guard)) = free(true).or_else(|| free(false)) else {
             return Err(sqlx::Error::PoolTimedOut);
         };
         let idle = slot
@@ -156,7 +163,13 @@ impl<C: Connection> Lanes<C> {
             .map_or(true, |at| at.elapsed() > IDLE_TEST);
         if let Some(conn) = guard.as_mut() {
             if slot.doubtful.load(Ordering::Acquire) || idle {
-                if conn.ping().await.is_ok() {
+                // the ping also sends what the last holder queued (its rollback) and, on
+                // SQLite, waits until the connection's worker has run it; a connection still
+                // inside a transaction then has one nobody owns (a holder cancelled between
+                // its BEGIN and the `Transaction` that would roll it back): it is replaced,
+                // and closing it rolls that transaction back
+                let alive = tokio::time::timeout(WAIT, conn.ping()).await;
+                if matches!(alive, Ok(Ok(()))) && !conn.is_in_transaction() {
                     slot.doubtful.store(false, Ordering::Release);
                 } else {
                     *guard = None;
@@ -164,7 +177,10 @@ impl<C: Connection> Lanes<C> {
             }
         }
         if guard.is_none() {
-            *guard = Some((self.connect)().await?);
+            let opened = tokio::time::timeout(WAIT, (self.connect)())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)??;
+            *guard = Some(opened);
             slot.doubtful.store(false, Ordering::Release);
         }
         let conn =

@@ -135,7 +135,11 @@ fn pg_pool_size() -> usize {
 /// server dropped (a restart) fails the one query that meets it and is then replaced.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if is_postgres_url(url) {
-        let opts = PgConnectOptions::from_str(url)?.disable_statement_logging();
+        let opts = PgConnectOptions::from_str(url)?
+            .disable_statement_logging()
+            // no transaction of ours waits on anything between its statements: one that sits
+            // idle was abandoned (see `lanes`), and must not hold its row locks
+            .options([("idle_in_transaction_session_timeout", "15s")]);
         let pg = Lanes::new(
             pg_pool_size(),
             Box::new(move || {
@@ -198,23 +202,22 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// and two fsyncs) held the writer, and every sign-in and activation queued behind it
 /// (BENCHMARKS.md: +15 % completions without). A PASSIVE checkpoint waits for nobody: it copies
 /// what no reader still needs, and the next write starts the log over once all of it is copied.
-/// Stops, with a last full checkpoint, once the writer is closed or dropped.
+/// Stops once the writer is closed or dropped (SQLite copies the rest when the last connection
+/// closes).
 async fn checkpoints(mut conn: SqliteConnection, writer: std::sync::Weak<Lanes<SqliteConnection>>) {
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
-        let open = writer.upgrade().is_some_and(|w| !w.is_closed());
-        let mode = if open { "PASSIVE" } else { "TRUNCATE" };
+        if writer.upgrade().is_none_or(|w| w.is_closed()) {
+            // closing only fails if the connection already broke; it is gone either way
+            let _ = conn.close().await;
+            return;
+        }
         let done: Result<(i64, i64, i64), sqlx::Error> =
-            sqlx::query_as(&format!("pragma wal_checkpoint({mode})"))
+            sqlx::query_as("pragma wal_checkpoint(PASSIVE)")
                 .fetch_one(&mut conn)
                 .await;
         if let Err(error) = done {
             tracing::warn!(%error, "SQLite checkpoint failed; the next one retries");
-        }
-        if !open {
-            // closing only fails if the connection already broke; it is gone either way
-            let _ = conn.close().await;
-            return;
         }
     }
 }
@@ -288,8 +291,7 @@ mod tests {
     }
 
     /// No commit copies the write-ahead log into the database file (so no sign-in waits for
-    /// it); the background checkpointer does, while the service runs, and leaves an empty
-    /// log behind when the database is closed.
+    /// it); the background checkpointer does, while the service runs.
     #[tokio::test]
     async fn the_log_reaches_the_database_file_in_the_background() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
@@ -317,11 +319,6 @@ mod tests {
             size(&wal)
         );
         db.close().await;
-        assert!(
-            eventually(|| size(&wal) == 0).await,
-            "the log still holds {} bytes after close",
-            size(&wal)
-        );
         Ok(())
     }
 }

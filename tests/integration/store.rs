@@ -91,3 +91,65 @@ async fn a_connection_the_server_dropped_is_replaced() {
     );
     t.db.ping().await.expect("a new connection serves");
 }
+
+/// A holder stopped between its BEGIN and the `Transaction` that would have rolled it back (a
+/// request cancelled at that point; here the transaction is forgotten): the connection is
+/// left inside a transaction nobody owns. The next holder gets a connection outside any
+/// transaction, which neither sees nor keeps what the abandoned one wrote.
+async fn a_transaction_nobody_owns_is_not_handed_on(backend: Backend) {
+    let t = TestDb::new(backend).await;
+    macro_rules! run {
+        ($lanes:expr) => {{
+            let lanes = $lanes;
+            let mut lane = lanes.get().await.expect("lane");
+            sqlx::query("create table lane_probe (x bigint)")
+                .execute(&mut *lane)
+                .await
+                .expect("create");
+            lane.settle(false);
+            drop(lane);
+            {
+                let mut lane = lanes.get().await.expect("lane");
+                let mut tx = lane.begin().await.expect("begin");
+                sqlx::query("insert into lane_probe (x) values (1)")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                // no rollback is ever queued for it
+                std::mem::forget(tx);
+            }
+            let mut lane = lanes.get().await.expect("lane");
+            assert!(!lane.is_in_transaction(), "handed on inside a transaction");
+            let mut tx = lane
+                .begin()
+                .await
+                .expect("a real transaction, not a savepoint");
+            let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe")
+                .fetch_all(&mut *tx)
+                .await
+                .expect("select");
+            assert!(
+                rows.is_empty(),
+                "the abandoned transaction's row is visible: {rows:?}"
+            );
+            sqlx::query("insert into lane_probe (x) values (2)")
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tx.commit().await.expect("commit");
+            lane.settle(false);
+            drop(lane);
+            let mut lane = lanes.get().await.expect("lane");
+            let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe")
+                .fetch_all(&mut *lane)
+                .await
+                .expect("select");
+            assert_eq!(rows, vec![(2,)], "the next holder's commit is kept");
+        }};
+    }
+    match &t.db {
+        Db::Sqlite(sqlite) => run!(&sqlite.write),
+        Db::Postgres(pg) => run!(pg),
+    }
+}
+both!(a_transaction_nobody_owns_is_not_handed_on);
