@@ -8,54 +8,70 @@ use crate::{
 use seatgate::store::Db;
 use sqlx::Connection;
 
+/// On `$lanes` (either backend's connection type): a holder begins a transaction, writes row 1
+/// and then leaves it as `$leave` does; the next holder must get a connection outside any
+/// transaction, must not see row 1, and keeps what it commits itself (row 2).
+macro_rules! abandon_then_check {
+    ($lanes:expr, $leave:expr) => {{
+        let lanes = $lanes;
+        let mut lane = lanes.get().await.expect("lane");
+        sqlx::query("create table lane_probe (x bigint)")
+            .execute(&mut *lane)
+            .await
+            .expect("create");
+        lane.settle(false);
+        drop(lane);
+        {
+            let mut lane = lanes.get().await.expect("lane");
+            let mut tx = lane.begin().await.expect("begin");
+            sqlx::query("insert into lane_probe (x) values (1)")
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            // no commit, no settle
+            $leave(tx);
+        }
+        let mut lane = lanes.get().await.expect("lane");
+        assert!(!lane.is_in_transaction(), "handed on inside a transaction");
+        let mut tx = lane
+            .begin()
+            .await
+            .expect("a real transaction, not a savepoint");
+        let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe")
+            .fetch_all(&mut *tx)
+            .await
+            .expect("select");
+        assert!(
+            rows.is_empty(),
+            "the abandoned transaction's row is visible: {rows:?}"
+        );
+        sqlx::query("insert into lane_probe (x) values (2)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert after the abandoned holder");
+        tx.commit().await.expect("commit");
+        lane.settle(false);
+        drop(lane);
+        let mut lane = lanes.get().await.expect("lane");
+        let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe")
+            .fetch_all(&mut *lane)
+            .await
+            .expect("select");
+        assert_eq!(
+            rows,
+            vec![(2,)],
+            "the abandoned transaction's row is gone, the next one kept"
+        );
+    }};
+}
+
 /// Holder A begins a transaction, writes and is dropped mid-way (a cancelled request, an
-/// early return): nothing it wrote is kept, and the next holder of the same connection works
-/// outside any transaction.
+/// early return): nothing it wrote is kept, and the next holder works outside any transaction.
 async fn a_dropped_holder_leaves_no_transaction_behind(backend: Backend) {
     let t = TestDb::new(backend).await;
-    // the same steps on either backend's connection type
-    macro_rules! run {
-        ($lanes:expr) => {{
-            let lanes = $lanes;
-            let mut lane = lanes.get().await.expect("lane");
-            sqlx::query("create table lane_probe (x bigint)")
-                .execute(&mut *lane)
-                .await
-                .expect("create");
-            lane.settle(false);
-            drop(lane);
-            {
-                let mut lane = lanes.get().await.expect("lane");
-                let mut tx = lane.begin().await.expect("begin");
-                sqlx::query("insert into lane_probe (x) values (1)")
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert");
-                // dropped here: no commit, no settle
-            }
-            let mut lane = lanes.get().await.expect("lane");
-            sqlx::query("insert into lane_probe (x) values (2)")
-                .execute(&mut *lane)
-                .await
-                .expect("insert after the dropped holder");
-            lane.settle(false);
-            drop(lane);
-            // a connection of its own sees only what was committed: the second row
-            let mut lane = lanes.get().await.expect("lane");
-            let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe order by x")
-                .fetch_all(&mut *lane)
-                .await
-                .expect("select");
-            assert_eq!(
-                rows,
-                vec![(2,)],
-                "the dropped transaction's row is gone, the next one kept"
-            );
-        }};
-    }
     match &t.db {
-        Db::Sqlite(sqlite) => run!(&sqlite.write),
-        Db::Postgres(pg) => run!(pg),
+        Db::Sqlite(sqlite) => abandon_then_check!(&sqlite.write, drop),
+        Db::Postgres(pg) => abandon_then_check!(pg, drop),
     }
 }
 both!(a_dropped_holder_leaves_no_transaction_behind);
@@ -93,63 +109,15 @@ async fn a_connection_the_server_dropped_is_replaced() {
 }
 
 /// A holder stopped between its BEGIN and the `Transaction` that would have rolled it back (a
-/// request cancelled at that point; here the transaction is forgotten): the connection is
-/// left inside a transaction nobody owns. The next holder gets a connection outside any
-/// transaction, which neither sees nor keeps what the abandoned one wrote.
+/// request cancelled at that point; here the transaction is forgotten, so no rollback is ever
+/// queued): the connection is left inside a transaction nobody owns. The next holder gets a
+/// connection outside any transaction, which neither sees nor keeps what the abandoned one
+/// wrote.
 async fn a_transaction_nobody_owns_is_not_handed_on(backend: Backend) {
     let t = TestDb::new(backend).await;
-    macro_rules! run {
-        ($lanes:expr) => {{
-            let lanes = $lanes;
-            let mut lane = lanes.get().await.expect("lane");
-            sqlx::query("create table lane_probe (x bigint)")
-                .execute(&mut *lane)
-                .await
-                .expect("create");
-            lane.settle(false);
-            drop(lane);
-            {
-                let mut lane = lanes.get().await.expect("lane");
-                let mut tx = lane.begin().await.expect("begin");
-                sqlx::query("insert into lane_probe (x) values (1)")
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert");
-                // no rollback is ever queued for it
-                std::mem::forget(tx);
-            }
-            let mut lane = lanes.get().await.expect("lane");
-            assert!(!lane.is_in_transaction(), "handed on inside a transaction");
-            let mut tx = lane
-                .begin()
-                .await
-                .expect("a real transaction, not a savepoint");
-            let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe")
-                .fetch_all(&mut *tx)
-                .await
-                .expect("select");
-            assert!(
-                rows.is_empty(),
-                "the abandoned transaction's row is visible: {rows:?}"
-            );
-            sqlx::query("insert into lane_probe (x) values (2)")
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-            tx.commit().await.expect("commit");
-            lane.settle(false);
-            drop(lane);
-            let mut lane = lanes.get().await.expect("lane");
-            let rows: Vec<(i64,)> = sqlx::query_as("select x from lane_probe")
-                .fetch_all(&mut *lane)
-                .await
-                .expect("select");
-            assert_eq!(rows, vec![(2,)], "the next holder's commit is kept");
-        }};
-    }
     match &t.db {
-        Db::Sqlite(sqlite) => run!(&sqlite.write),
-        Db::Postgres(pg) => run!(pg),
+        Db::Sqlite(sqlite) => abandon_then_check!(&sqlite.write, std::mem::forget),
+        Db::Postgres(pg) => abandon_then_check!(pg, std::mem::forget),
     }
 }
 both!(a_transaction_nobody_owns_is_not_handed_on);
