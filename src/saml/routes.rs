@@ -287,13 +287,7 @@ async fn new_session(
     let hash = state.secret.hash_token(&token);
     state
         .db
-        .create_session_in(
-            &hash,
-            user_id,
-            "business",
-            now,
-            now + state.settings.session_secs,
-        )
+        .start_sso_session(&hash, user_id, now, now + state.settings.session_secs)
         .await?;
     Ok(session::set_cookie(
         state,

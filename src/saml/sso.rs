@@ -12,7 +12,7 @@ use crate::{
     server::{secrets::random_token, state::AppState},
     store::{
         integrations::{IntegrationRow, SsoSettings},
-        saml::{SamlAttemptRow, SamlRequestRow},
+        saml::{Claimed, SamlAttemptRow, SamlRequestRow},
         StoreError,
     },
 };
@@ -315,9 +315,12 @@ pub async fn finish(
         .collect();
     let xml = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes());
     let raw = xml.as_deref().unwrap_or(saml_response.as_bytes()).to_vec();
-    let mut purpose = match via {
-        Via::Browser(_) => Purpose::SignIn,
-        Via::App { .. } => Purpose::Activation,
+    let mut progress = Progress {
+        purpose: match via {
+            Via::Browser(_) => Purpose::SignIn,
+            Via::App { .. } => Purpose::Activation,
+        },
+        claim: None,
     };
     let result = decide(
         state,
@@ -326,9 +329,19 @@ pub async fn finish(
         via,
         now,
         skew_secs,
-        &mut purpose,
+        &mut progress,
     )
     .await;
+    let purpose = progress.purpose;
+    if let (Err(_), Some(request_id)) = (&result, progress.claim) {
+        if let Err(e) = state
+            .db
+            .take_saml_request(&request_id, business_id, now)
+            .await
+        {
+            tracing::warn!(error = %e, "using up the request of a refused response failed");
+        }
+    }
     let (outcome, category, detail, name_id, attributes) = match &result {
         Ok((f, a)) => (
             "ok",
@@ -382,6 +395,15 @@ pub async fn finish(
     }
 }
 
+/// What `decide` learnt on the way, for `finish`.
+struct Progress {
+    /// From the pending request the response answers, once it is found.
+    purpose: Purpose,
+    /// The pending request a browser's response answers: read before validation, claimed
+    /// after it (then `None`); still here when the response is refused, `finish` uses it up.
+    claim: Option<String>,
+}
+
 type Decision = Result<(Finished, Assertion), (Refused, Option<Box<Assertion>>)>;
 
 fn kept(a: Assertion) -> Option<Box<Assertion>> {
@@ -395,9 +417,9 @@ async fn decide(
     via: Via<'_>,
     now: i64,
     skew_secs: i64,
-    purpose: &mut Purpose,
+    progress: &mut Progress,
 ) -> Decision {
-    let p = *purpose;
+    let p = progress.purpose;
     let refuse = |c: &str, d: String| Err((Refused::new(c, d, p), None));
     let Some(xml) = xml else {
         return refuse("malformed", "SAMLResponse is not base64.".into());
@@ -432,7 +454,7 @@ async fn decide(
                 binding,
                 row.allow_unsolicited,
                 now,
-                purpose,
+                progress,
             )
             .await
             {
@@ -441,7 +463,7 @@ async fn decide(
             }
         }
     };
-    let p = *purpose;
+    let p = progress.purpose;
     let urls = crate::integration::sp_urls(state, business_id);
     let idp = IdpSettings {
         entity_id: row.idp_entity_id.clone(),
@@ -487,17 +509,36 @@ async fn decide(
             return refuse("internal", "Validation did not complete.".into());
         }
     };
+    // the pending request claimed and the assertion remembered, in one round trip
     match state
         .db
-        .remember_assertion(business_id, &a.id, a.not_on_or_after + skew_secs)
+        .claim_and_remember(
+            business_id,
+            &a.id,
+            a.not_on_or_after + skew_secs,
+            progress.claim.as_deref(),
+            now,
+        )
         .await
     {
-        Ok(true) => {}
-        Ok(false) => {
+        Ok(Claimed::Fresh) => progress.claim = None,
+        Ok(Claimed::RequestUsed) => {
+            let request_id = progress.claim.take().unwrap_or_default();
+            return Err((
+                Refused::new(
+                    "unknown_request",
+                    format!("InResponseTo {request_id} names a request that was used while this response was checked (the same sign-in posted twice at once?)."),
+                    p,
+                ),
+                kept(a),
+            ));
+        }
+        Ok(Claimed::Replay) => {
+            progress.claim = None;
             return Err((
                 Refused::new("replay", format!("Assertion {} was used before.", a.id), p),
                 kept(a),
-            ))
+            ));
         }
         Err(e) => return Err((store_refusal(e, p), kept(a))),
     }
@@ -602,9 +643,11 @@ async fn decide(
     }
 }
 
-/// For a response posted by a browser: the pending request its InResponseTo names, taken
-/// once — it must be this account's and, unless it is an activation's, this browser's; it
-/// also tells the purpose. `None`: an IdP-initiated response the admin allows.
+/// For a response posted by a browser: the pending request its InResponseTo names — it must
+/// be this account's, unused, unexpired and, unless it is an activation's, this browser's; it
+/// also tells the purpose. `None`: an IdP-initiated response the admin allows. The request is
+/// read here and left in `progress.claim`: `decide` claims it once the response is valid,
+/// `finish` uses it up if the response is refused.
 async fn browser_request(
     state: &AppState,
     business_id: &str,
@@ -612,9 +655,9 @@ async fn browser_request(
     binding: Option<&str>,
     allow_unsolicited: bool,
     now: i64,
-    purpose: &mut Purpose,
+    progress: &mut Progress,
 ) -> Result<Option<String>, Refused> {
-    let p = *purpose;
+    let p = progress.purpose;
     // parsing is CPU work on untrusted input: off the async workers, like validation
     let peek = {
         let xml = xml.clone();
@@ -634,8 +677,15 @@ async fn browser_request(
             ))
         };
     };
-    let pending = match state.db.take_saml_request(&request_id, business_id, now).await {
-        Ok(Some(pending)) => pending,
+    let pending = match state
+        .db
+        .pending_saml_request(&request_id, business_id, now)
+        .await
+    {
+        Ok(Some(pending)) => {
+            progress.claim = Some(pending.id.clone());
+            pending
+        }
         Ok(None) => {
             return Err(Refused::new(
                 "unknown_request",
@@ -645,7 +695,7 @@ async fn browser_request(
         }
         Err(e) => return Err(store_refusal(e, p)),
     };
-    *purpose = match pending.purpose.as_str() {
+    progress.purpose = match pending.purpose.as_str() {
         "signin" => Purpose::SignIn,
         "test" => Purpose::Test,
         "activation" => Purpose::Activation,
@@ -660,13 +710,13 @@ async fn browser_request(
         }
     };
     // activation requests are bound to the app's transaction by PKCE, not to a browser
-    let bound = *purpose == Purpose::Activation
+    let bound = progress.purpose == Purpose::Activation
         || binding.is_some_and(|b| state.secret.hash_token(b) == pending.binding_hash);
     if !bound {
         return Err(Refused::new(
             "browser_mismatch",
             "The response arrived in a browser other than the one that started the sign-in.",
-            *purpose,
+            progress.purpose,
         ));
     }
     Ok(Some(pending.id))
@@ -677,7 +727,8 @@ fn refusal_of(e: &ValidateError, p: Purpose) -> Refused {
 }
 
 /// Creates or updates the portal user and their membership; the IdP's admins group decides
-/// the role while SSO is active.
+/// the role while SSO is active. The sign-in time is stamped with the session
+/// (`Db::start_sso_session`).
 async fn sign_in_user(
     state: &AppState,
     business_id: &str,
@@ -687,15 +738,7 @@ async fn sign_in_user(
     now: i64,
 ) -> Result<String, Refused> {
     let role = if admin { Role::Admin } else { Role::User };
-    let member = ensure_member(state, business_id, email, Some(role), object_id, now).await?;
-    if !member.created {
-        state
-            .db
-            .record_sign_in(&member.user_id, now)
-            .await
-            .map_err(|e| store_refusal(e, Purpose::SignIn))?;
-    }
-    Ok(member.user_id)
+    ensure_member(state, business_id, email, Some(role), object_id, now).await
 }
 
 /// The user the IdP vouched for, as a member of `business_id`: found by the IdP's object id
@@ -709,13 +752,10 @@ pub(crate) async fn ensure_member(
     role: Option<Role>,
     object_id: Option<&str>,
     now: i64,
-) -> Result<EnsuredMember, Refused> {
+) -> Result<String, Refused> {
     let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
     if let Some(user_id) = find_member(state, business_id, email, role, object_id, now).await? {
-        return Ok(EnsuredMember {
-            user_id,
-            created: false,
-        });
+        return Ok(user_id);
     }
     // first sight: the user, their membership and object id, at once
     let signed_in_at = role.is_some().then_some(now);
@@ -725,10 +765,7 @@ pub(crate) async fn ensure_member(
         .create_sso_member(business_id, email, role, object_id, now, signed_in_at)
         .await
     {
-        Ok(user_id) => Ok(EnsuredMember {
-            user_id,
-            created: true,
-        }),
+        Ok(user_id) => Ok(user_id),
         Err(e) => Err(member_not_created(e, object_id)),
     }
 }
@@ -832,12 +869,6 @@ pub(crate) async fn find_member(
         set_object_id(state, business_id, &member.user_id, oid).await?;
     }
     Ok(Some(member.user_id))
-}
-
-pub(crate) struct EnsuredMember {
-    pub user_id: String,
-    /// Created just now (a sign-in then already stamped its time).
-    pub created: bool,
 }
 
 fn object_id_taken(oid: &str) -> Refused {

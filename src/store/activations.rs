@@ -703,18 +703,38 @@ fn choose<'k>(keys: &'k [KeyCount], g: &GrantRequest<'_>) -> Result<(&'k KeyCoun
     Ok((key, held))
 }
 
-/// The seat grant on PostgreSQL: one call of `seatgate_grant_seat` (migration 0008), which
-/// takes the subscriptions' row locks, counts in a fresh snapshot and writes, all on the
-/// server, so the locks are held across no network round trip.
+/// The seat grant on PostgreSQL: one call of `seatgate_grant` (migration 0011), all on the
+/// server, so no lock is held across a network round trip. A new seat is decided without the
+/// subscriptions' locks and counted under its subscription's lock as the last step; when
+/// others took the last seats meanwhile the server undoes it (SQLSTATE `SG001`) and the grant
+/// runs once more on the locking path (`seatgate_grant_seat`, 0008/0009), which decides alone.
 async fn grant_seat_pg(p: &mut sqlx::PgConnection, g: &GrantRequest<'_>) -> StoreResult<Grant> {
+    match grant_seat_pg_once(&mut *p, g, true).await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("SG001") => {
+            tracing::debug!(
+                business = g.business_id,
+                "seat taken meanwhile; granting under the subscriptions' locks"
+            );
+            grant_seat_pg_once(p, g, false).await
+        }
+        done => done,
+    }
+    .map_err(StoreError::from)
+}
+
+async fn grant_seat_pg_once(
+    p: &mut sqlx::PgConnection,
+    g: &GrantRequest<'_>,
+    fast: bool,
+) -> Result<Grant, sqlx::Error> {
     let (outcome, license_key_id, expires_at, held): (
         String,
         Option<String>,
         Option<i64>,
         Option<bool>,
     ) = sqlx::query_as(
-        "select outcome, license_key_id, expires_at, seat_was_held from seatgate_grant_seat(\
-         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "select outcome, license_key_id, expires_at, seat_was_held from seatgate_grant(\
+         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(g.business_id)
     .bind(g.product)
@@ -729,6 +749,7 @@ async fn grant_seat_pg(p: &mut sqlx::PgConnection, g: &GrantRequest<'_>) -> Stor
     .bind(g.new_member.map(|m| m.email))
     .bind(g.new_member.map(|m| m.email.to_lowercase()))
     .bind(g.new_member.and_then(|m| m.object_id))
+    .bind(fast)
     .fetch_one(p)
     .await?;
     Ok(match (outcome.as_str(), license_key_id) {
@@ -744,9 +765,9 @@ async fn grant_seat_pg(p: &mut sqlx::PgConnection, g: &GrantRequest<'_>) -> Stor
             limit: g.device_limit,
         },
         (other, _) => {
-            return Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                "seatgate_grant_seat answered {other:?}"
-            ))))
+            return Err(sqlx::Error::Protocol(format!(
+                "seatgate_grant answered {other:?}"
+            )))
         }
     })
 }

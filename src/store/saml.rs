@@ -1,6 +1,6 @@
 //! `saml_requests`, `saml_replay`, `saml_attempts`: the server-side state of SAML sign-in.
 
-use super::{with_pool, with_writer, Db, StoreError, StoreResult};
+use super::{with_pool, with_writer, Db, StoreResult};
 use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -11,6 +11,17 @@ pub struct SamlRequestRow {
     pub purpose: String,
     pub user_id: Option<String>,
     pub expires_at: i64,
+}
+
+/// What `claim_and_remember` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claimed {
+    /// The request is now used and the assertion recorded: the response may proceed.
+    Fresh,
+    /// The request was used (or expired) since it was read.
+    RequestUsed,
+    /// The assertion was seen before.
+    Replay,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -70,29 +81,92 @@ impl Db {
         })?)
     }
 
-    /// Records an assertion ID; false when it was seen before (a replay).
-    pub async fn remember_assertion(
+    /// The pending request `id` of `business_id`, if it is unused and unexpired; reads only (a
+    /// response is checked before its request is claimed, see `claim_and_remember`).
+    pub async fn pending_saml_request(
+        &self,
+        id: &str,
+        business_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<SamlRequestRow>> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as::<_, SamlRequestRow>(
+                "select id, business_id, binding_hash, purpose, user_id, expires_at \
+                 from saml_requests where id = $1 and business_id = $2 \
+                 and used_at is null and expires_at > $3",
+            )
+            .bind(id)
+            .bind(business_id)
+            .bind(now)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+
+    /// After a response is validated, in one round trip: claims the pending request `claim`
+    /// names (once: only one caller flips `used_at`) and records the assertion ID in the replay
+    /// cache. The two need no common transaction: either failing refuses the response, and what
+    /// the other did then only makes the request or the assertion unusable, as it must be.
+    pub async fn claim_and_remember(
         &self,
         business_id: &str,
         assertion_id: &str,
         expires_at: i64,
-    ) -> StoreResult<bool> {
-        let r = with_writer!(self, |p| {
-            sqlx::query(
-                "insert into saml_replay (business_id, assertion_id, expires_at) values ($1, $2, $3)",
-            )
-            .bind(business_id)
-            .bind(assertion_id)
-            .bind(expires_at)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        });
-        match r.map_err(StoreError::from) {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        claim: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Claimed> {
+        // $1 business, $2 assertion, $3 now, $4 request (null: none to claim), $5 expiry
+        let (claimed, fresh) = match self {
+            Db::Postgres(_) => {
+                let (claimed, fresh): (i64, i64) = with_writer!(self, |p| {
+                    sqlx::query_as(
+                        "with claimed as (update saml_requests set used_at = $3 where id = $4 \
+                         and business_id = $1 and used_at is null and expires_at > $3 returning 1), \
+                         fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
+                         values ($1, $2, $5) on conflict do nothing returning 1) \
+                         select (select count(*) from claimed), (select count(*) from fresh)",
+                    )
+                    .bind(business_id)
+                    .bind(assertion_id)
+                    .bind(now)
+                    .bind(claim)
+                    .bind(expires_at)
+                    .fetch_one(p)
+                    .await
+                })?;
+                (claimed > 0, fresh > 0)
+            }
+            // one script, one hand-off to SQLite's thread: each statement answers with a row
+            // when it changed one
+            Db::Sqlite(_) => {
+                let rows: Vec<(String,)> = with_writer!(self, |p| {
+                    sqlx::query_as(
+                        "update saml_requests set used_at = $3 where id = $4 and business_id = $1 \
+                         and used_at is null and expires_at > $3 returning 'claimed'; \
+                         insert into saml_replay (business_id, assertion_id, expires_at) \
+                         values ($1, $2, $5) on conflict do nothing returning 'fresh'",
+                    )
+                    .bind(business_id)
+                    .bind(assertion_id)
+                    .bind(now)
+                    .bind(claim)
+                    .bind(expires_at)
+                    .fetch_all(p)
+                    .await
+                })?;
+                (
+                    rows.iter().any(|(r,)| r == "claimed"),
+                    rows.iter().any(|(r,)| r == "fresh"),
+                )
+            }
+        };
+        Ok(if claim.is_some() && !claimed {
+            Claimed::RequestUsed
+        } else if !fresh {
+            Claimed::Replay
+        } else {
+            Claimed::Fresh
+        })
     }
 
     /// Stores attempts `(business_id, attempt, expires_at)` in one transaction (the batched

@@ -50,6 +50,42 @@ impl Db {
         Ok(())
     }
 
+    /// A session in the business workspace for a person the IdP just vouched for, with their
+    /// sign-in time stamped, in one round trip.
+    pub async fn start_sso_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        // $1 token hash, $2 user, $3 now, $4 expiry
+        let sql = match self {
+            Db::Postgres(_) => {
+                "with stamped as (update users set last_sign_in_at = $3 where id = $2) \
+                 insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at) \
+                 values ($1, $2, 'business', $3, $3, $4)"
+            }
+            // one script, one hand-off to SQLite's thread
+            Db::Sqlite(_) => {
+                "update users set last_sign_in_at = $3 where id = $2; \
+                 insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at) \
+                 values ($1, $2, 'business', $3, $3, $4)"
+            }
+        };
+        with_writer!(self, |p| {
+            sqlx::query(sql)
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(now)
+                .bind(expires_at)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
         Ok(with_pool!(self, |p| {
             sqlx::query_as::<_, SessionRow>(

@@ -939,6 +939,118 @@ async fn sixty_four_concurrent_activations_get_exactly_fifty_seats(b: Backend) {
 }
 both!(sixty_four_concurrent_activations_get_exactly_fifty_seats);
 
+/// PostgreSQL decides a new seat without the subscriptions' locks and counts it under its
+/// subscription's lock as the last step. Here another grant holds the last seat, not yet
+/// committed, while this one decides: this one saw a free seat, finds the count over once it
+/// gets the lock, is undone, and runs again on the locking path, which refuses it. The seat is
+/// never given twice and nothing of the refused grant is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
+    use seatgate::store::activations::{Device, Grant, GrantRequest, NewMember};
+    use sqlx::Connection as _;
+    let app = TestApp::new(Backend::Postgres).await;
+    let (_admin, business) = active_account(&app).await;
+    let url = app.pg_url().expect("postgres");
+    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let mut watch = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let (key, product, admin_id): (String, String, String) = sqlx::query_as(
+        "select lk.id, lk.product, m.user_id from license_keys lk \
+         join memberships m on m.business_id = lk.business_id where lk.business_id = $1",
+    )
+    .bind(&business)
+    .fetch_one(&mut other)
+    .await
+    .expect("subscription and admin");
+    sqlx::query("update license_keys set seats = 1 where id = $1")
+        .bind(&key)
+        .execute(&mut other)
+        .await
+        .expect("one seat");
+    // another grant takes the one seat and has not committed yet
+    let mut tx = other.begin().await.expect("begin");
+    sqlx::query(
+        "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, 0)",
+    )
+    .bind(&key)
+    .bind(&admin_id)
+    .execute(&mut *tx)
+    .await
+    .expect("the other grant's seat");
+    let db = app.state.db.clone();
+    let email = format!("late@{DOMAIN}");
+    let grant = tokio::spawn({
+        let email = email.clone();
+        async move {
+            db.grant_seat(&GrantRequest {
+                business_id: &business,
+                product: &product,
+                user_id: "u-late",
+                device: Device {
+                    id: "device-late",
+                    name: "laptop",
+                    os: "linux",
+                },
+                activation_id: "activation-late",
+                secret_hash: "hash",
+                device_limit: 3,
+                now: crate::support::T0,
+                new_member: Some(NewMember {
+                    email: &email,
+                    object_id: None,
+                }),
+            })
+            .await
+        }
+    });
+    // this grant has decided and now waits for the subscription's row
+    let mut waiting = false;
+    for _ in 0..250 {
+        let (n,): (i64,) = sqlx::query_as(
+            "select count(*) from pg_stat_activity \
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut watch)
+        .await
+        .expect("activity");
+        if n > 0 {
+            waiting = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        waiting,
+        "the grant never waited for the subscription's lock"
+    );
+    tx.commit().await.expect("the other grant commits");
+    let outcome = grant.await.expect("task").expect("grant");
+    assert_eq!(outcome, Grant::NoSeats);
+    let (used, seats, rows): (i64, i64, i64) = sqlx::query_as(
+        "select lk.seats_used, lk.seats::bigint, \
+         (select count(*) from seat_assignments s where s.license_key_id = lk.id) \
+         from license_keys lk where lk.id = $1",
+    )
+    .bind(&key)
+    .fetch_one(&mut watch)
+    .await
+    .expect("counts");
+    assert_eq!((used, seats, rows), (1, 1, 1));
+    assert!(app
+        .state
+        .db
+        .user_by_email(&email)
+        .await
+        .expect("db")
+        .is_none());
+    assert!(app
+        .state
+        .db
+        .activation("activation-late")
+        .await
+        .expect("db")
+        .is_none());
+}
+
 async fn scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats(b: Backend) {
     let app = TestApp::new(b).await;
     let (mut admin, business) = active_account(&app).await;

@@ -375,6 +375,28 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
             case.name,
             last.detail
         );
+        // the refused response used its request up: a good answer to it is refused too
+        let good = response_for(&app, &business, &request, &email, &["g-admins"]);
+        let r = post_acs(&mut c, &business, &good.signed()).await;
+        assert_eq!(r.status, 403, "{}: {}", case.name, r.body);
+        assert!(
+            me(&mut c).await.is_null(),
+            "{}: nobody signed in",
+            case.name
+        );
+        let last = &app
+            .state
+            .saml_log
+            .newest(&business, 1)
+            .await
+            .expect("attempts")[0];
+        assert_eq!(
+            last.category.as_deref(),
+            Some("unknown_request"),
+            "{}: {:?}",
+            case.name,
+            last.detail
+        );
     }
 
     // signed by another key

@@ -110,6 +110,13 @@ impl TestDb {
     pub fn pg_database(&self) -> Option<&str> {
         self.pg_drop.as_ref().map(|(_, name)| name.as_str())
     }
+
+    /// The PostgreSQL database's URL, for a connection of the test's own (None on SQLite).
+    pub fn pg_url(&self) -> Option<String> {
+        self.pg_drop
+            .as_ref()
+            .map(|(admin, name)| with_database(admin, name))
+    }
 }
 
 impl Drop for TestDb {
@@ -305,6 +312,11 @@ impl TestApp {
             dns,
             _db: db,
         }
+    }
+
+    /// The PostgreSQL database's URL (None on SQLite).
+    pub fn pg_url(&self) -> Option<String> {
+        self._db.pg_url()
     }
 
     /// The operator's metadata-fetch settings: private addresses allowed, an extra CA trusted.
