@@ -217,14 +217,34 @@ async fn acs(
         );
     };
     let clear = binding_cookie(&state, "", 0);
-    let outcome = sso::finish(
-        &state,
-        &business_id,
-        response,
-        sso::Via::Browser(binding.as_deref()),
-        state.settings.saml_skew_secs,
-    )
-    .await;
+    // run to the end even when the browser goes away meanwhile: a refused response must use
+    // its pending request up, and every attempt goes on record
+    let finishing = {
+        let state = state.clone();
+        let business_id = business_id.clone();
+        let response = response.to_string();
+        tokio::spawn(async move {
+            sso::finish(
+                &state,
+                &business_id,
+                &response,
+                sso::Via::Browser(binding.as_deref()),
+                state.settings.saml_skew_secs,
+            )
+            .await
+        })
+    };
+    let outcome = match finishing.await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(error = %e, "the ACS task failed");
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in failed",
+                "The server could not check the identity provider's answer. Try again.",
+            );
+        }
+    };
     let page = crate::api::integration::PAGE;
     let mut res = match outcome {
         Ok(Finished::SignedIn { user_id, .. }) => match new_session(&state, &user_id).await {

@@ -336,7 +336,7 @@ pub async fn finish(
     if let (Err(_), Some(request_id)) = (&result, progress.claim) {
         if let Err(e) = state
             .db
-            .take_saml_request(&request_id, business_id, now)
+            .use_up_saml_request(&request_id, business_id, now)
             .await
         {
             tracing::warn!(error = %e, "using up the request of a refused response failed");
@@ -738,31 +738,30 @@ async fn sign_in_user(
     now: i64,
 ) -> Result<String, Refused> {
     let role = if admin { Role::Admin } else { Role::User };
-    ensure_member(state, business_id, email, Some(role), object_id, now).await
+    ensure_member(state, business_id, email, role, object_id, now).await
 }
 
 /// The user the IdP vouched for, as a member of `business_id`: found by the IdP's object id
 /// (`objectidentifier`) first — an address renamed at the IdP keeps its account — then by
-/// email, created on first sight (no password: the IdP proved the address). `role` `None`
-/// keeps an existing member's role and makes a new one a user.
-pub(crate) async fn ensure_member(
+/// email, created on first sight (no password: the IdP proved the address), with `role`.
+async fn ensure_member(
     state: &AppState,
     business_id: &str,
     email: &str,
-    role: Option<Role>,
+    role: Role,
     object_id: Option<&str>,
     now: i64,
 ) -> Result<String, Refused> {
     let object_id = object_id.map(str::trim).filter(|o| !o.is_empty());
-    if let Some(user_id) = find_member(state, business_id, email, role, object_id, now).await? {
+    if let Some(user_id) =
+        find_member(state, business_id, email, Some(role), object_id, now).await?
+    {
         return Ok(user_id);
     }
     // first sight: the user, their membership and object id, at once
-    let signed_in_at = role.is_some().then_some(now);
-    let role = role.unwrap_or(Role::User).as_str();
     match state
         .db
-        .create_sso_member(business_id, email, role, object_id, now, signed_in_at)
+        .create_sso_member(business_id, email, role.as_str(), object_id, now)
         .await
     {
         Ok(user_id) => Ok(user_id),

@@ -1,7 +1,8 @@
 //! `activation_transactions`, `activations`, `seat_assignments`: desktop activation by SSO.
-//! Seats are granted in one transaction that holds the subscription's write lock (SQLite:
-//! `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the product's keys), so concurrent
-//! activations never hand out more seats than a subscription has.
+//! A seat is counted under its subscription's write lock, in the transaction that grants it
+//! (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the subscription's row, locked by the seat counter
+//! as a new seat's last step, or `SELECT … FOR UPDATE` on the product's keys on the locking
+//! path), so concurrent activations never hand out more seats than a subscription has.
 
 use super::{on_lane, with_pool, with_writer, Db, StoreError, StoreResult};
 use sqlx::Connection as _;
@@ -341,9 +342,11 @@ impl Db {
         self.revoke_and_free(filter, args, reason, now, None).await
     }
 
-    /// `revoke_where` under the locks `grant_seat` takes (SQLite: `BEGIN IMMEDIATE`;
-    /// PostgreSQL: the subscriptions' rows, in id order), so a grant in flight is either seen
-    /// or waits: a device never stays active without its seat. `free` also deletes that
+    /// `revoke_where` under the subscriptions' locks (SQLite: `BEGIN IMMEDIATE`; PostgreSQL:
+    /// the subscriptions' rows, in id order), so a grant in flight is either seen or waits: a
+    /// device never stays active without its seat. (On PostgreSQL a new seat's grant writes
+    /// its activation and its seat in one transaction that the revocation cannot see until it
+    /// commits, and its seat waits for the revocation's lock.) `free` also deletes that
     /// (subscription, user) seat whatever the devices.
     async fn revoke_and_free(
         &self,
@@ -708,9 +711,13 @@ fn choose<'k>(keys: &'k [KeyCount], g: &GrantRequest<'_>) -> Result<(&'k KeyCoun
 /// subscriptions' locks and counted under its subscription's lock as the last step; when
 /// others took the last seats meanwhile the server undoes it (SQLSTATE `SG001`) and the grant
 /// runs once more on the locking path (`seatgate_grant_seat`, 0008/0009), which decides alone.
+/// So does a grant PostgreSQL broke a deadlock with (40P01: two first-seen people the IdP gave
+/// one object id, each waiting for the other's rows); the locking path then says why.
 async fn grant_seat_pg(p: &mut sqlx::PgConnection, g: &GrantRequest<'_>) -> StoreResult<Grant> {
     match grant_seat_pg_once(&mut *p, g, true).await {
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("SG001") => {
+        Err(sqlx::Error::Database(e))
+            if matches!(e.code().as_deref(), Some("SG001") | Some("40P01")) =>
+        {
             tracing::debug!(
                 business = g.business_id,
                 "seat taken meanwhile; granting under the subscriptions' locks"

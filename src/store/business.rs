@@ -147,8 +147,8 @@ impl Db {
 
     /// First sight of a person the IdP vouched for: the user (no password: "!sso" never
     /// verifies; the IdP proved the address) and their membership with its role and IdP object
-    /// id, in one transaction, so a failure leaves neither. `signed_in_at` stamps the user's
-    /// last sign-in. `Conflict` when the address or the object id is taken (`constraint`
+    /// id, in one transaction, so a failure leaves neither (the sign-in time is stamped with
+    /// the session, `start_sso_session`). `Conflict` when the address or the object id is taken (`constraint`
     /// names which).
     pub async fn create_sso_member(
         &self,
@@ -157,7 +157,6 @@ impl Db {
         role: &str,
         object_id: Option<&str>,
         now: i64,
-        signed_in_at: Option<i64>,
     ) -> StoreResult<String> {
         let id = new_id();
         let email_lc = email.to_lowercase();
@@ -168,7 +167,7 @@ impl Db {
                     .bind(email)
                     .bind(&email_lc)
                     .bind(now)
-                    .bind(signed_in_at)
+                    .bind(None::<i64>)
                     .bind(business_id)
                     .bind(role)
                     .bind(object_id)

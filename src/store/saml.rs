@@ -58,27 +58,27 @@ impl Db {
         Ok(())
     }
 
-    /// Marks the pending request used and returns it, once: a second call, an expired or an
-    /// unknown request gives `None`.
-    pub async fn take_saml_request(
+    /// Marks the pending request used (a refused response's): true for the one call that
+    /// does; a second call, an expired or an unknown request gives false.
+    pub async fn use_up_saml_request(
         &self,
         id: &str,
         business_id: &str,
         now: i64,
-    ) -> StoreResult<Option<SamlRequestRow>> {
-        // one statement: only the request that flips `used_at` gets the row
-        Ok(with_writer!(self, |p| {
-            sqlx::query_as::<_, SamlRequestRow>(
+    ) -> StoreResult<bool> {
+        let n = with_writer!(self, |p| {
+            sqlx::query(
                 "update saml_requests set used_at = $3 where id = $1 and business_id = $2 \
-                 and used_at is null and expires_at > $3 \
-                 returning id, business_id, binding_hash, purpose, user_id, expires_at",
+                 and used_at is null and expires_at > $3",
             )
             .bind(id)
             .bind(business_id)
             .bind(now)
-            .fetch_optional(p)
+            .execute(p)
             .await
-        })?)
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
     }
 
     /// The pending request `id` of `business_id`, if it is unused and unexpired; reads only (a

@@ -1006,8 +1006,8 @@ async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
     let mut waiting = false;
     for _ in 0..250 {
         let (n,): (i64,) = sqlx::query_as(
-            "select count(*) from pg_stat_activity \
-             where datname = current_database() and wait_event_type = 'Lock'",
+            "select count(*) from pg_stat_activity where datname = current_database() \
+             and wait_event_type = 'Lock' and wait_event in ('transactionid', 'tuple')",
         )
         .fetch_one(&mut watch)
         .await
