@@ -204,6 +204,18 @@ pub(crate) async fn post_acs(c: &mut Client, business: &str, xml: &str) -> Respo
     .await
 }
 
+/// The newest SSO attempt on record for `business`.
+async fn last_attempt(app: &TestApp, business: &str) -> seatgate::store::saml::SamlAttemptRow {
+    let mut newest = app
+        .state
+        .saml_log
+        .newest(business, 1)
+        .await
+        .expect("attempts");
+    assert!(!newest.is_empty(), "no attempt on record");
+    newest.remove(0)
+}
+
 async fn me(c: &mut Client) -> Value {
     c.call("me", &[]).await.json()
 }
@@ -362,12 +374,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
             "{}: nobody signed in",
             case.name
         );
-        let last = &app
-            .state
-            .saml_log
-            .newest(&business, 1)
-            .await
-            .expect("attempts")[0];
+        let last = &last_attempt(&app, &business).await;
         assert_eq!(
             last.category.as_deref(),
             Some(case.want),
@@ -384,12 +391,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
             "{}: nobody signed in",
             case.name
         );
-        let last = &app
-            .state
-            .saml_log
-            .newest(&business, 1)
-            .await
-            .expect("attempts")[0];
+        let last = &last_attempt(&app, &business).await;
         assert_eq!(
             last.category.as_deref(),
             Some("unknown_request"),
@@ -405,12 +407,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     let t = response_for(&app, &business, &request, &email, &[]);
     let r = post_acs(&mut c, &business, &t.signed_with(&keys().1)).await;
     assert_eq!(r.status, 403);
-    let last = &app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts")[0];
+    let last = &last_attempt(&app, &business).await;
     assert_eq!(last.category.as_deref(), Some("bad_signature"));
 
     // the response in another browser than the one that started
@@ -420,12 +417,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     let mut thief = app.client();
     let r = post_acs(&mut thief, &business, &t.signed()).await;
     assert_eq!(r.status, 403);
-    let last = &app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts")[0];
+    let last = &last_attempt(&app, &business).await;
     assert_eq!(last.category.as_deref(), Some("browser_mismatch"));
 
     // IdP-initiated (no InResponseTo) is refused
@@ -434,12 +426,7 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
     t.scd_irt = None;
     let r = post_acs(&mut app.client(), &business, &t.signed()).await;
     assert_eq!(r.status, 403);
-    let last = &app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts")[0];
+    let last = &last_attempt(&app, &business).await;
     assert_eq!(last.category.as_deref(), Some("unsolicited"));
 
     // unknown domains and inactive integrations get a clear message, nothing else
@@ -510,12 +497,7 @@ async fn test_sso_reports_without_a_session(b: Backend) {
         .header("location")
         .expect("loc")
         .ends_with("?sso_test=passed"));
-    let last = &app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts")[0];
+    let last = &last_attempt(&app, &business).await;
     assert_eq!(
         (last.purpose.as_str(), last.outcome.as_str()),
         ("test", "ok")
@@ -552,12 +534,7 @@ async fn idp_initiated_sign_in_only_when_the_admin_allows_it(b: Backend) {
     // the same assertion a second time is a replay
     let mut other = app.client();
     assert_eq!(post_acs(&mut other, &business, &xml).await.status, 403);
-    let last = &app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts")[0];
+    let last = &last_attempt(&app, &business).await;
     assert_eq!(last.category.as_deref(), Some("replay"));
 }
 both!(idp_initiated_sign_in_only_when_the_admin_allows_it);
@@ -630,12 +607,7 @@ async fn with_scim_on_the_directory_decides_rights_and_deprovisioning(b: Backend
     let r = post_acs(&mut c, &business, &t.signed()).await;
     assert_eq!(r.status, 403);
     assert!(r.body.contains("deactivated by your organisation"));
-    let last = &app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts")[0];
+    let last = &last_attempt(&app, &business).await;
     assert_eq!(last.category.as_deref(), Some("user_deactivated"));
 }
 both!(with_scim_on_the_directory_decides_rights_and_deprovisioning);
@@ -834,25 +806,19 @@ async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend
     let (r, mut other) = sign_in(format!("erin.smith@{DOMAIN}"), "obj-someone-else").await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(me(&mut other).await.is_null());
-    let attempts = app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts");
-    assert_eq!(attempts[0].category.as_deref(), Some("object_id_mismatch"));
+    assert_eq!(
+        last_attempt(&app, &business).await.category.as_deref(),
+        Some("object_id_mismatch")
+    );
 
     // a rename onto an address another member holds is refused, not merged
     let (r, _) = sign_in(format!("fred@{DOMAIN}"), "obj-fred").await;
     assert_eq!(r.status, 303, "{}", r.body);
     let (r, _) = sign_in(format!("fred@{DOMAIN}"), "obj-erin").await;
     assert_eq!(r.status, 403, "{}", r.body);
-    let attempts = app
-        .state
-        .saml_log
-        .newest(&business, 1)
-        .await
-        .expect("attempts");
-    assert_eq!(attempts[0].category.as_deref(), Some("email_conflict"));
+    assert_eq!(
+        last_attempt(&app, &business).await.category.as_deref(),
+        Some("email_conflict")
+    );
 }
 both!(people_are_matched_by_their_idp_object_id_before_their_email);
