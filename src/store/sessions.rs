@@ -60,18 +60,22 @@ impl Db {
         expires_at: i64,
     ) -> StoreResult<()> {
         // $1 token hash, $2 user, $3 now, $4 expiry
+        macro_rules! session {
+            () => {
+                "insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, \
+                 expires_at) values ($1, $2, 'business', $3, $3, $4)"
+            };
+        }
         let sql = match self {
-            Db::Postgres(_) => {
-                "with stamped as (update users set last_sign_in_at = $3 where id = $2) \
-                 insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at) \
-                 values ($1, $2, 'business', $3, $3, $4)"
-            }
+            Db::Postgres(_) => concat!(
+                "with stamped as (update users set last_sign_in_at = $3 where id = $2) ",
+                session!()
+            ),
             // one script, one hand-off to SQLite's thread
-            Db::Sqlite(_) => {
-                "update users set last_sign_in_at = $3 where id = $2; \
-                 insert into sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at) \
-                 values ($1, $2, 'business', $3, $3, $4)"
-            }
+            Db::Sqlite(_) => concat!(
+                "update users set last_sign_in_at = $3 where id = $2; ",
+                session!()
+            ),
         };
         with_writer!(self, |p| {
             sqlx::query(sql)

@@ -204,6 +204,31 @@ pub(crate) async fn post_acs(c: &mut Client, business: &str, xml: &str) -> Respo
     .await
 }
 
+/// A refusal as the person sees it: a plain error page and nobody signed in; and `want`, its
+/// category, on record for the admin.
+async fn assert_refused(
+    app: &TestApp,
+    c: &mut Client,
+    business: &str,
+    r: Response,
+    want: &str,
+    name: &str,
+) {
+    assert_eq!(r.status, 403, "{name}: {}", r.body);
+    assert!(
+        r.body.contains("data-testid=\"sso-error\""),
+        "{name}: a plain error page"
+    );
+    assert!(me(c).await.is_null(), "{name}: nobody signed in");
+    let last = last_attempt(app, business).await;
+    assert_eq!(
+        last.category.as_deref(),
+        Some(want),
+        "{name}: {:?}",
+        last.detail
+    );
+}
+
 /// The newest SSO attempt on record for `business`.
 async fn last_attempt(app: &TestApp, business: &str) -> seatgate::store::saml::SamlAttemptRow {
     let mut newest = app
@@ -364,41 +389,11 @@ async fn sso_refusals_are_specific_and_sign_nobody_in(b: Backend) {
         let mut t = response_for(&app, &business, &request, &email, &["g-admins"]);
         (case.edit)(&mut t);
         let r = post_acs(&mut c, &business, &t.signed()).await;
-        assert_eq!(r.status, 403, "{}: {}", case.name, r.body);
-        assert!(
-            r.body.contains("data-testid=\"sso-error\""),
-            "a plain error page"
-        );
-        assert!(
-            me(&mut c).await.is_null(),
-            "{}: nobody signed in",
-            case.name
-        );
-        let last = &last_attempt(&app, &business).await;
-        assert_eq!(
-            last.category.as_deref(),
-            Some(case.want),
-            "{}: {:?}",
-            case.name,
-            last.detail
-        );
+        assert_refused(&app, &mut c, &business, r, case.want, case.name).await;
         // the refused response used its request up: a good answer to it is refused too
         let good = response_for(&app, &business, &request, &email, &["g-admins"]);
         let r = post_acs(&mut c, &business, &good.signed()).await;
-        assert_eq!(r.status, 403, "{}: {}", case.name, r.body);
-        assert!(
-            me(&mut c).await.is_null(),
-            "{}: nobody signed in",
-            case.name
-        );
-        let last = &last_attempt(&app, &business).await;
-        assert_eq!(
-            last.category.as_deref(),
-            Some("unknown_request"),
-            "{}: {:?}",
-            case.name,
-            last.detail
-        );
+        assert_refused(&app, &mut c, &business, r, "unknown_request", case.name).await;
     }
 
     // signed by another key
