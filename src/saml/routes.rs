@@ -247,24 +247,15 @@ async fn acs(
     };
     let page = crate::api::integration::PAGE;
     let mut res = match outcome {
-        Ok(Finished::SignedIn { user_id, .. }) => match new_session(&state, &user_id).await {
-            Ok(cookie) => {
-                let mut res = see_other(&next);
-                res.headers_mut().append(header::SET_COOKIE, clear.clone());
-                res.headers_mut()
-                    .append(header::SET_COOKIE, next_cookie(&state, "", 0));
-                res.headers_mut().append(header::SET_COOKIE, cookie);
-                return res;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "starting an SSO session failed");
-                error_page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Sign-in failed",
-                    "The server could not start your session. Try again.",
-                )
-            }
-        },
+        Ok(Finished::SignedIn { session, .. }) => {
+            let cookie = session::set_cookie(&state, &session.0, state.settings.session_secs);
+            let mut res = see_other(&next);
+            res.headers_mut().append(header::SET_COOKIE, clear.clone());
+            res.headers_mut()
+                .append(header::SET_COOKIE, next_cookie(&state, "", 0));
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            return res;
+        }
         Ok(Finished::Tested { .. }) => see_other(&format!("{page}?sso_test=passed")),
         Ok(Finished::Asserted {
             request_id,
@@ -291,29 +282,17 @@ async fn acs(
         Err(r) if r.purpose == Purpose::Test => {
             see_other(&format!("{page}?sso_test=failed&reason={}", r.category))
         }
-        Err(r) => error_page(StatusCode::FORBIDDEN, "Sign-in failed", r.public_message()),
+        Err(r) => {
+            let status = if r.category == "internal" {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            error_page(status, "Sign-in failed", r.public_message())
+        }
     };
     res.headers_mut().append(header::SET_COOKIE, clear);
     res
-}
-
-/// A portal session in the business workspace.
-async fn new_session(
-    state: &AppState,
-    user_id: &str,
-) -> Result<HeaderValue, crate::store::StoreError> {
-    let token = crate::server::secrets::random_token();
-    let now = state.clock.now();
-    let hash = state.secret.hash_token(&token);
-    state
-        .db
-        .start_sso_session(&hash, user_id, now, now + state.settings.session_secs)
-        .await?;
-    Ok(session::set_cookie(
-        state,
-        &token,
-        state.settings.session_secs,
-    ))
 }
 
 /// The raw XML of one attempt, unsealed, for the admins of the account.

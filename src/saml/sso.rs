@@ -12,7 +12,7 @@ use crate::{
     server::{secrets::random_token, state::AppState},
     store::{
         integrations::{IntegrationRow, SsoSettings},
-        saml::{Claimed, SamlAttemptRow, SamlRequestRow},
+        saml::{Claimed, SamlAttemptRow, SamlRequestRow, SignInMember, SignInWrite},
         StoreError,
     },
 };
@@ -234,9 +234,13 @@ pub async fn prepare(
 /// How an ACS attempt ended, for the person and for the record.
 #[derive(Debug)]
 pub enum Finished {
-    /// A session for `user_id` in the business workspace; `admin` says whether the IdP put the
-    /// person in the admins group.
-    SignedIn { user_id: String, admin: bool },
+    /// A session for `user_id` in the business workspace, opened: `session` is its cookie's
+    /// token; `admin` says whether the IdP put the person in the admins group.
+    SignedIn {
+        user_id: String,
+        admin: bool,
+        session: SessionToken,
+    },
     /// Test SSO passed: who the IdP said it was.
     Tested { name_id: String },
     /// A valid answer to a desktop activation request: who, and their signed groups. The
@@ -250,6 +254,15 @@ pub enum Finished {
         integration: Box<IntegrationRow>,
         account_name: String,
     },
+}
+
+/// A new session's cookie token; never printed.
+pub struct SessionToken(pub String);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(…)")
+    }
 }
 
 /// A refused attempt: the category the admin sees, and a sentence.
@@ -283,6 +296,7 @@ impl Refused {
             "unknown_request" | "browser_mismatch" | "unsolicited" | "replay" => {
                 "This sign-in link was already used or did not start here. Start again from the sign-in page."
             }
+            "internal" => "The server could not complete the sign-in. Try again in a moment.",
             _ => {
                 "Your identity provider's answer could not be accepted. Your administrator can see why on the IdP Integration page."
             }
@@ -509,8 +523,53 @@ async fn decide(
             return refuse("internal", "Validation did not complete.".into());
         }
     };
+    let email = a.name_id.trim().to_lowercase();
+    let domain_verified = email
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| verified.iter().any(|v| v == d));
+    // With SCIM on, the provisioned directory is authoritative: a deprovisioned person cannot
+    // sign in, and admin rights follow membership of the admins group as SCIM last set it.
+    // Someone the IdP has not provisioned yet falls back to the signed `groups` attribute.
+    // Read before the claim, so that a sign-in can write all at once.
+    let standing = if p == Purpose::SignIn && domain_verified && row.scim_enabled {
+        match crate::scim::service::standing(
+            &state.db,
+            business_id,
+            &email,
+            &row.admins_group_id,
+            &row.admins_group_name,
+        )
+        .await
+        {
+            Ok(standing) => standing,
+            Err(e) => return Err((store_refusal(e, p), kept(a))),
+        }
+    } else {
+        Standing::Unknown
+    };
+    let admin = admin_rights(&standing, &a, &row);
+    if p == Purpose::SignIn && domain_verified {
+        if let Some(admin) = admin {
+            let at_once = sign_in_at_once(
+                state,
+                business_id,
+                &a,
+                &email,
+                admin,
+                progress,
+                now,
+                skew_secs,
+            )
+            .await;
+            match at_once {
+                AtOnce::Done(Ok(f)) => return Ok((f, a)),
+                AtOnce::Done(Err(r)) => return Err((r, kept(a))),
+                AtOnce::Declined => {}
+            }
+        }
+    }
     // the pending request claimed and the assertion remembered, in one round trip
-    match state
+    let claimed = state
         .db
         .claim_and_remember(
             business_id,
@@ -519,32 +578,16 @@ async fn decide(
             progress.claim.as_deref(),
             now,
         )
-        .await
-    {
-        Ok(Claimed::Fresh) => progress.claim = None,
-        Ok(Claimed::RequestUsed) => {
-            let request_id = progress.claim.take().unwrap_or_default();
-            return Err((
-                Refused::new(
-                    "unknown_request",
-                    format!("InResponseTo {request_id} names a request that was used while this response was checked (the same sign-in posted twice at once?)."),
-                    p,
-                ),
-                kept(a),
-            ));
-        }
-        Ok(Claimed::Replay) => {
-            progress.claim = None;
-            return Err((
-                Refused::new("replay", format!("Assertion {} was used before.", a.id), p),
-                kept(a),
-            ));
+        .await;
+    match claimed {
+        Ok(claimed) => {
+            if let Some(r) = claim_refusal(claimed, progress, &a, p) {
+                return Err((r, kept(a)));
+            }
         }
         Err(e) => return Err((store_refusal(e, p), kept(a))),
     }
-    let email = a.name_id.trim().to_lowercase();
-    let domain = email.rsplit_once('@').map(|(_, d)| d.to_string());
-    if !domain.as_ref().is_some_and(|d| verified.contains(d)) {
+    if !domain_verified {
         return Err((
             Refused::new(
                 "domain_not_verified",
@@ -591,56 +634,188 @@ async fn decide(
             a,
         ));
     }
-    // With SCIM on, the provisioned directory is authoritative: a deprovisioned person cannot
-    // sign in, and admin rights follow membership of the admins group as SCIM last set it.
-    // Someone the IdP has not provisioned yet falls back to the signed `groups` attribute.
-    let standing = if row.scim_enabled {
-        match crate::scim::service::standing(
-            &state.db,
-            business_id,
-            &email,
-            &row.admins_group_id,
-            &row.admins_group_name,
-        )
-        .await
-        {
-            Ok(standing) => standing,
-            Err(e) => return Err((store_refusal(e, p), kept(a))),
-        }
-    } else {
-        Standing::Unknown
+    let Some(admin) = admin else {
+        return Err((
+            Refused::new(
+                "user_deactivated",
+                format!("{email} is deprovisioned (SCIM active=false)."),
+                p,
+            ),
+            kept(a),
+        ));
     };
-    let admin = match standing {
-        Standing::Deactivated => {
-            return Err((
-                Refused::new(
-                    "user_deactivated",
-                    format!("{email} is deprovisioned (SCIM active=false)."),
-                    p,
-                ),
-                kept(a),
-            ))
-        }
-        // an admins group not provisioned yet gives no admin rights
-        Standing::Active { in_group } => in_group.unwrap_or(false),
-        Standing::Unknown => a.groups().iter().any(|g| {
-            (!row.admins_group_id.is_empty() && *g == row.admins_group_id.as_str())
-                || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
-        }),
-    };
-    match sign_in_user(
-        state,
-        business_id,
-        &email,
-        admin,
-        a.object_identifier(),
-        now,
-    )
-    .await
-    {
-        Ok(user_id) => Ok((Finished::SignedIn { user_id, admin }, a)),
+    let role = if admin { Role::Admin } else { Role::User };
+    let signed_in =
+        match ensure_member(state, business_id, &email, role, a.object_identifier(), now).await {
+            Ok(user_id) => {
+                open_session(state, &user_id, now)
+                    .await
+                    .map(|session| Finished::SignedIn {
+                        user_id,
+                        admin,
+                        session,
+                    })
+            }
+            Err(r) => Err(r),
+        };
+    match signed_in {
+        Ok(f) => Ok((f, a)),
         Err(r) => Err((Refused { purpose: p, ..r }, kept(a))),
     }
+}
+
+/// Whether the person gets admin rights: the directory's word when SCIM provisioned them (an
+/// admins group not provisioned yet gives none), else the signed `groups` attribute, matched
+/// by the group's ID or name. `None`: SCIM deprovisioned them.
+fn admin_rights(standing: &Standing, a: &Assertion, row: &IntegrationRow) -> Option<bool> {
+    match standing {
+        Standing::Deactivated => None,
+        Standing::Active { in_group } => Some(in_group.unwrap_or(false)),
+        Standing::Unknown => Some(a.groups().iter().any(|g| {
+            (!row.admins_group_id.is_empty() && *g == row.admins_group_id.as_str())
+                || (!row.admins_group_name.is_empty() && *g == row.admins_group_name.as_str())
+        })),
+    }
+}
+
+/// The refusal a failed claim means, if it failed; a claimed request leaves `progress`.
+fn claim_refusal(
+    claimed: Claimed,
+    progress: &mut Progress,
+    a: &Assertion,
+    p: Purpose,
+) -> Option<Refused> {
+    match claimed {
+        Claimed::Fresh => {
+            progress.claim = None;
+            None
+        }
+        Claimed::RequestUsed => {
+            let request_id = progress.claim.take().unwrap_or_default();
+            Some(Refused::new(
+                "unknown_request",
+                format!("InResponseTo {request_id} names a request that was used while this response was checked (the same sign-in posted twice at once?)."),
+                p,
+            ))
+        }
+        Claimed::Replay => {
+            progress.claim = None;
+            Some(Refused::new(
+                "replay",
+                format!("Assertion {} was used before.", a.id),
+                p,
+            ))
+        }
+    }
+}
+
+/// What `sign_in_at_once` did.
+enum AtOnce {
+    /// Signed in, or refused by the claim (the request was used meanwhile, or a replay).
+    Done(Result<Finished, Refused>),
+    /// Nothing written: the general path decides (it claims first, then brings the member's
+    /// record up to date or refuses).
+    Declined,
+}
+
+/// The common sign-in in one write: when the person is a member of this account whose record
+/// needs no change (address, role and object id as the IdP says), or is seen for the first
+/// time, one round trip claims the request, records the assertion, stores a first-seen member
+/// (or stamps a known one's sign-in time) and opens the session (`Db::sign_in_at_once`).
+#[allow(clippy::too_many_arguments)]
+async fn sign_in_at_once(
+    state: &AppState,
+    business_id: &str,
+    a: &Assertion,
+    email: &str,
+    admin: bool,
+    progress: &mut Progress,
+    now: i64,
+    skew_secs: i64,
+) -> AtOnce {
+    let role = if admin { Role::Admin } else { Role::User };
+    let object_id = a
+        .object_identifier()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    let Ok((by_object, by_email)) = state.db.sso_members(business_id, object_id, email).await
+    else {
+        return AtOnce::Declined;
+    };
+    let new_id;
+    let (user_id, member) = match by_object.or(by_email) {
+        None => {
+            new_id = crate::store::new_id();
+            (
+                new_id.as_str(),
+                SignInMember::New {
+                    email,
+                    role: role.as_str(),
+                    object_id,
+                },
+            )
+        }
+        Some(m)
+            if m.email_lc == email
+                && m.business_id.as_deref() == Some(business_id)
+                && m.role.as_deref() == Some(role.as_str())
+                && (object_id.is_none() || m.idp_object_id.as_deref() == object_id) =>
+        {
+            new_id = m.user_id;
+            (new_id.as_str(), SignInMember::Known)
+        }
+        // renamed, of another account, another object, another role, no object id yet
+        Some(_) => return AtOnce::Declined,
+    };
+    let token = random_token();
+    let hash = state.secret.hash_token(&token);
+    let write = SignInWrite {
+        business_id,
+        assertion_id: &a.id,
+        assertion_expires_at: a.not_on_or_after + skew_secs,
+        claim: progress.claim.as_deref(),
+        user_id,
+        member,
+        session_hash: &hash,
+        session_expires_at: now + state.settings.session_secs,
+        now,
+    };
+    let p = Purpose::SignIn;
+    let (claimed, opened) = match state.db.sign_in_at_once(&write).await {
+        Ok(done) => done,
+        // a first-seen member's address or object id taken meanwhile: nothing was written
+        Err(StoreError::Conflict { .. }) => return AtOnce::Declined,
+        Err(e) => return AtOnce::Done(Err(store_refusal(e, p))),
+    };
+    if let Some(r) = claim_refusal(claimed, progress, a, p) {
+        return AtOnce::Done(Err(r));
+    }
+    if !opened {
+        // the known member's user row went away between the read and the write
+        return AtOnce::Done(Err(Refused::new(
+            "internal",
+            format!("The account of {email} was removed during sign-in."),
+            p,
+        )));
+    }
+    AtOnce::Done(Ok(Finished::SignedIn {
+        user_id: user_id.to_string(),
+        admin,
+        session: SessionToken(token),
+    }))
+}
+
+/// A business-workspace session for a member the IdP just vouched for, with their sign-in
+/// time stamped: the cookie's token.
+async fn open_session(state: &AppState, user_id: &str, now: i64) -> Result<SessionToken, Refused> {
+    let token = random_token();
+    let hash = state.secret.hash_token(&token);
+    state
+        .db
+        .start_sso_session(&hash, user_id, now, now + state.settings.session_secs)
+        .await
+        .map_err(|e| store_refusal(e, Purpose::SignIn))?;
+    Ok(SessionToken(token))
 }
 
 /// For a response posted by a browser: the pending request its InResponseTo names — it must
@@ -724,21 +899,6 @@ async fn browser_request(
 
 fn refusal_of(e: &ValidateError, p: Purpose) -> Refused {
     Refused::new(e.category(), e.detail(), p)
-}
-
-/// Creates or updates the portal user and their membership; the IdP's admins group decides
-/// the role while SSO is active. The sign-in time is stamped with the session
-/// (`Db::start_sso_session`).
-async fn sign_in_user(
-    state: &AppState,
-    business_id: &str,
-    email: &str,
-    admin: bool,
-    object_id: Option<&str>,
-    now: i64,
-) -> Result<String, Refused> {
-    let role = if admin { Role::Admin } else { Role::User };
-    ensure_member(state, business_id, email, role, object_id, now).await
 }
 
 /// The user the IdP vouched for, as a member of `business_id`: found by the IdP's object id

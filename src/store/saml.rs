@@ -1,6 +1,6 @@
 //! `saml_requests`, `saml_replay`, `saml_attempts`: the server-side state of SAML sign-in.
 
-use super::{with_pool, with_writer, Db, StoreResult};
+use super::{on_lane, with_pool, with_writer, Db, StoreResult};
 use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -22,6 +22,37 @@ pub enum Claimed {
     RequestUsed,
     /// The assertion was seen before.
     Replay,
+}
+
+/// Everything a sign-in writes, for `Db::sign_in_at_once`.
+#[derive(Debug)]
+pub struct SignInWrite<'a> {
+    pub business_id: &'a str,
+    pub assertion_id: &'a str,
+    /// Until when the replay cache keeps the assertion ID.
+    pub assertion_expires_at: i64,
+    /// The pending request the response answers (`None`: an IdP-initiated response).
+    pub claim: Option<&'a str>,
+    /// The member's user id (a new one on first sight).
+    pub user_id: &'a str,
+    pub member: SignInMember<'a>,
+    /// The keyed hash of the session's cookie token.
+    pub session_hash: &'a str,
+    pub session_expires_at: i64,
+    pub now: i64,
+}
+
+/// Who `Db::sign_in_at_once` signs in.
+#[derive(Debug)]
+pub enum SignInMember<'a> {
+    /// A member of the account whose record needs no change.
+    Known,
+    /// First sight: the user (no password: the IdP proved the address) and their membership.
+    New {
+        email: &'a str,
+        role: &'a str,
+        object_id: Option<&'a str>,
+    },
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -167,6 +198,122 @@ impl Db {
         } else {
             Claimed::Fresh
         })
+    }
+
+    /// A sign-in whose reads are done, written in one round trip (one commit on PostgreSQL,
+    /// one transaction on SQLite): claims the pending request `claim` names, records the
+    /// assertion in the replay cache, and — only if both held — stores a first-seen member or
+    /// stamps a known one's sign-in time, and opens the session. `Ok((claimed, opened))`:
+    /// `opened` is false when the claim failed, or when a known member's user row is gone.
+    /// `Conflict` when a first-seen member's address or object id was taken meanwhile: then
+    /// nothing was written (the statement, or the transaction, is undone as a whole).
+    pub async fn sign_in_at_once(&self, w: &SignInWrite<'_>) -> StoreResult<(Claimed, bool)> {
+        // $1 business, $2 assertion, $3 now, $4 request (null: none to claim), $5 replay
+        // expiry, $6 user, $7 session hash, $8 session expiry; first sight: $9 email,
+        // $10 email_lc, $11 role, $12 object id
+        const CLAIM_PG: &str = "with claimed as (update saml_requests set used_at = $3 \
+            where id = $4 and business_id = $1 and used_at is null and expires_at > $3 \
+            returning 1), \
+            fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
+            select $1, $2, $5 where $4::text is null or exists (select 1 from claimed) \
+            on conflict do nothing returning 1), ";
+        const SESSION_COLUMNS: &str =
+            "sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at)";
+        const COUNTS_PG: &str = " select (select count(*) from claimed), \
+            (select count(*) from fresh), (select count(*) from opened)";
+        // SQLite: each statement runs only if the one before it changed a row
+        const CLAIM_SQLITE: &str = "update saml_requests set used_at = $3 where id = $4 \
+            and business_id = $1 and used_at is null and expires_at > $3 returning 'claimed'; \
+            insert into saml_replay (business_id, assertion_id, expires_at) \
+            select $1, $2, $5 where $4 is null or changes() = 1 \
+            on conflict do nothing returning 'fresh'; ";
+        let sql = match (self, &w.member) {
+            (Db::Postgres(_), SignInMember::Known) => format!(
+                "{CLAIM_PG}stamped as (update users set last_sign_in_at = $3 where id = $6 \
+                 and exists (select 1 from fresh) returning id), \
+                 opened as (insert into {SESSION_COLUMNS} \
+                 select $7, id, 'business', $3, $3, $8 from stamped returning 1){COUNTS_PG}"
+            ),
+            (Db::Postgres(_), SignInMember::New { .. }) => format!(
+                "{CLAIM_PG}u as (insert into users (id, email, email_lc, password_hash, \
+                 email_verified_at, created_at, last_sign_in_at) \
+                 select $6, $9, $10, '!sso', $3, $3, $3 where exists (select 1 from fresh) \
+                 returning id), \
+                 m as (insert into memberships (business_id, user_id, role, status, created_at, \
+                 idp_object_id) select $1, id, $11, 'active', $3, $12 from u), \
+                 opened as (insert into {SESSION_COLUMNS} \
+                 select $7, id, 'business', $3, $3, $8 from u returning 1){COUNTS_PG}"
+            ),
+            (Db::Sqlite(_), SignInMember::Known) => format!(
+                "{CLAIM_SQLITE}update users set last_sign_in_at = $3 where id = $6 \
+                 and changes() = 1; \
+                 insert into {SESSION_COLUMNS} select $7, $6, 'business', $3, $3, $8 \
+                 where changes() = 1 returning 'opened'"
+            ),
+            (Db::Sqlite(_), SignInMember::New { .. }) => format!(
+                "{CLAIM_SQLITE}insert into users (id, email, email_lc, password_hash, \
+                 email_verified_at, created_at, last_sign_in_at) \
+                 select $6, $9, $10, '!sso', $3, $3, $3 where changes() = 1; \
+                 insert into memberships (business_id, user_id, role, status, created_at, \
+                 idp_object_id) select $1, $6, $11, 'active', $3, $12 where changes() = 1; \
+                 insert into {SESSION_COLUMNS} select $7, $6, 'business', $3, $3, $8 \
+                 where changes() = 1 returning 'opened'"
+            ),
+        };
+        // a statement takes exactly the parameters it names
+        macro_rules! bound {
+            ($q:expr) => {{
+                let q = $q
+                    .bind(w.business_id)
+                    .bind(w.assertion_id)
+                    .bind(w.now)
+                    .bind(w.claim)
+                    .bind(w.assertion_expires_at)
+                    .bind(w.user_id)
+                    .bind(w.session_hash)
+                    .bind(w.session_expires_at);
+                match &w.member {
+                    SignInMember::Known => q,
+                    SignInMember::New {
+                        email,
+                        role,
+                        object_id,
+                    } => q
+                        .bind(*email)
+                        .bind(email.to_lowercase())
+                        .bind(*role)
+                        .bind(*object_id),
+                }
+            }};
+        }
+        let (claimed, fresh, opened) = match self {
+            Db::Postgres(pg) => {
+                let (claimed, fresh, opened): (i64, i64, i64) =
+                    on_lane!(pg, |p| bound!(sqlx::query_as(&sql)).fetch_one(p).await)?;
+                (claimed > 0, fresh > 0, opened > 0)
+            }
+            Db::Sqlite(sqlite) => {
+                let rows: Vec<(String,)> = on_lane!(sqlite.write, |p| {
+                    async {
+                        let mut tx = p.begin().await?;
+                        let rows = bound!(sqlx::query_as(&sql)).fetch_all(&mut *tx).await?;
+                        tx.commit().await?;
+                        Ok::<_, sqlx::Error>(rows)
+                    }
+                    .await
+                })?;
+                let has = |what: &str| rows.iter().any(|(r,)| r == what);
+                (has("claimed"), has("fresh"), has("opened"))
+            }
+        };
+        let outcome = if w.claim.is_some() && !claimed {
+            Claimed::RequestUsed
+        } else if !fresh {
+            Claimed::Replay
+        } else {
+            Claimed::Fresh
+        };
+        Ok((outcome, opened))
     }
 
     /// Stores attempts `(business_id, attempt, expires_at)` in one transaction (the batched

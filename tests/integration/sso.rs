@@ -817,3 +817,81 @@ async fn people_are_matched_by_their_idp_object_id_before_their_email(b: Backend
     );
 }
 both!(people_are_matched_by_their_idp_object_id_before_their_email);
+
+/// A sign-in through the ACS for `email` with `groups`, in a browser of its own.
+async fn sign_in_as(
+    app: &TestApp,
+    business: &str,
+    email: &str,
+    groups: &[&str],
+) -> (Response, Client) {
+    let mut c = app.client();
+    let request = start_sso(&mut c, email).await;
+    let t = response_for(app, business, &request, email, groups);
+    let r = post_acs(&mut c, business, &t.signed()).await;
+    (r, c)
+}
+
+async fn returning_members_sign_in_again_and_their_rights_follow_the_idp(b: Backend) {
+    let app = TestApp::new(b).await;
+    let (_admin, business) = active_account(&app).await;
+    let henry = format!("henry@{DOMAIN}");
+    let user = |email: String| {
+        let db = app.state.db.clone();
+        async move { db.user_by_email(&email).await.expect("db").expect("user") }
+    };
+
+    // first sight: an admin, the user stored with their sign-in time
+    let (r, mut first) = sign_in_as(&app, &business, &henry, &["g-admins"]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(me(&mut first).await["business"]["role"], "admin");
+    let stored = user(henry.clone()).await;
+    assert_eq!(stored.last_sign_in_at, Some(app.state.clock.now()));
+
+    // back later, unchanged at the IdP: the same account, a second session beside the first
+    app.state.clock.advance(120);
+    let (r, mut second) = sign_in_as(&app, &business, &henry, &["g-admins"]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let m = me(&mut second).await;
+    assert_eq!(m["business"]["role"], "admin", "{m}");
+    assert_eq!(m["email"], henry, "{m}");
+    let again = user(henry.clone()).await;
+    assert_eq!(again.id, stored.id, "the same account");
+    assert_eq!(again.last_sign_in_at, Some(app.state.clock.now()));
+    assert_eq!(
+        me(&mut first).await["email"],
+        henry,
+        "the first session lives on"
+    );
+
+    // out of the admins group at the IdP: the next sign-in has no admin rights, and stays so
+    for _ in 0..2 {
+        let (r, mut c) = sign_in_as(&app, &business, &henry, &["g-desktop"]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(me(&mut c).await["business"]["role"], "user");
+        assert_eq!(c.call("integration", &[]).await.status, 403);
+    }
+
+    // someone new signing in from two browsers at the same moment: both get in, as one person
+    let ivy = format!("ivy@{DOMAIN}");
+    let ((r1, mut c1), (r2, mut c2)) = tokio::join!(
+        sign_in_as(&app, &business, &ivy, &["g-desktop"]),
+        sign_in_as(&app, &business, &ivy, &["g-desktop"]),
+    );
+    assert_eq!(
+        (r1.status, r2.status),
+        (303, 303),
+        "{} / {}",
+        r1.body,
+        r2.body
+    );
+    assert_eq!(me(&mut c1).await["email"], ivy);
+    assert_eq!(me(&mut c2).await["email"], ivy);
+    let members = app.state.db.members(&business).await.expect("members");
+    assert_eq!(
+        members.iter().filter(|m| m.email == ivy).count(),
+        1,
+        "one membership"
+    );
+}
+both!(returning_members_sign_in_again_and_their_rights_follow_the_idp);
