@@ -121,3 +121,99 @@ async fn a_transaction_nobody_owns_is_not_handed_on(backend: Backend) {
     }
 }
 both!(a_transaction_nobody_owns_is_not_handed_on);
+
+/// The attempt log's writer stores a whole batch at once: every field of every
+/// attempt comes back as given — absent values absent, text with quotes, newlines and
+/// non-ASCII intact — however many the batch holds.
+async fn a_batch_of_sso_attempts_is_stored_as_given(backend: Backend) {
+    use seatgate::store::{business::OrgDetails, license_keys::RegisterInto, saml::SamlAttemptRow};
+    let t = TestDb::new(backend).await;
+    let db = &t.db;
+    let now = 1_800_000_000;
+    let user = db
+        .create_user("admin@example.com", "not-a-real-hash", now)
+        .await
+        .expect("user");
+    let key = seatgate::licensing::keys::issue(db, 10, None, "desktop", now)
+        .await
+        .expect("key");
+    let key_row = db
+        .license_key_by_hash(&seatgate::server::secrets::sha256_hex(&key))
+        .await
+        .expect("lookup")
+        .expect("key row");
+    let org = OrgDetails {
+        name: "Log".into(),
+        country: "DE".into(),
+        address: "-".into(),
+        phone: "-".into(),
+    };
+    let business = db
+        .register_license_key(
+            &key_row.id,
+            None,
+            RegisterInto::New {
+                org: &org,
+                admin_user_id: &user.id,
+            },
+            &user.id,
+            now,
+        )
+        .await
+        .expect("register")
+        .expect("business");
+    let attempt = |i: i64| SamlAttemptRow {
+        id: format!("att-{i:04}"),
+        at: now + i,
+        purpose: "signin".into(),
+        outcome: if i % 2 == 0 { "ok" } else { "refused" }.into(),
+        category: (i % 2 == 1).then(|| "wrong_audience".to_string()),
+        detail: (i % 3 == 0).then(|| format!("got \"x\"\nwanted 'y' — Jürgen {i}")),
+        name_id: (i % 4 != 3).then(|| format!("p{i}@example.com")),
+        attributes: (i % 5 == 0).then(|| r#"{"groups":["a","b\\c"]}"#.to_string()),
+        raw_xml: Some(format!("<r i=\"{i}\">\u{1F511}</r>")),
+    };
+    for size in [1_i64, 3, 256] {
+        let base = size * 1000;
+        let batch: Vec<(String, SamlAttemptRow, i64)> = (base..base + size)
+            .map(|i| (business.clone(), attempt(i), now + 7 * 86_400))
+            .collect();
+        db.record_saml_attempts(&batch).await.expect("record");
+        let stored = db.saml_attempts(&business, 1000).await.expect("read");
+        for (_, want, _) in &batch {
+            let got = stored
+                .iter()
+                .find(|a| a.id == want.id)
+                .unwrap_or_else(|| panic!("{} stored", want.id));
+            assert_eq!(
+                (
+                    got.at,
+                    &got.purpose,
+                    &got.outcome,
+                    &got.category,
+                    &got.detail,
+                    &got.name_id,
+                    &got.attributes,
+                    &got.raw_xml
+                ),
+                (
+                    want.at,
+                    &want.purpose,
+                    &want.outcome,
+                    &want.category,
+                    &want.detail,
+                    &want.name_id,
+                    &want.attributes,
+                    &want.raw_xml
+                ),
+                "{}",
+                want.id
+            );
+        }
+    }
+    assert_eq!(
+        db.saml_attempts(&business, 1000).await.expect("read").len(),
+        260
+    );
+}
+both!(a_batch_of_sso_attempts_is_stored_as_given);
