@@ -13,7 +13,7 @@ use crate::{
     store::{
         integrations::{IntegrationRow, SsoSettings},
         saml::{Claimed, SamlAttemptRow, SamlRequestRow, SignInMember, SignInWrite},
-        StoreError,
+        Flush, StoreError,
     },
 };
 use base64::Engine as _;
@@ -568,7 +568,14 @@ async fn decide(
             }
         }
     }
-    // the pending request claimed and the assertion remembered, in one round trip
+    // the pending request claimed and the assertion remembered, in one round trip. The app's
+    // completion need not wait for this commit's log flush: its assertion answers only its
+    // own transaction's request, the transaction is claimed once with PKCE, and the seat's
+    // commit, which waits, flushes this one too (`Flush`).
+    let flush = match via {
+        Via::App { .. } => Flush::Later,
+        Via::Browser(_) => Flush::Wait,
+    };
     let claimed = state
         .db
         .claim_and_remember(
@@ -577,6 +584,7 @@ async fn decide(
             a.not_on_or_after + skew_secs,
             progress.claim.as_deref(),
             now,
+            flush,
         )
         .await;
     match claimed {

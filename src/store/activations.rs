@@ -4,7 +4,7 @@
 //! as a new seat's last step, or `SELECT … FOR UPDATE` on the product's keys on the locking
 //! path), so concurrent activations never hand out more seats than a subscription has.
 
-use super::{on_lane, with_pool, with_writer, Db, StoreError, StoreResult};
+use super::{on_lane, with_pool, with_writer, Db, Flush, StoreError, StoreResult};
 use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -212,15 +212,23 @@ impl Db {
     /// The app's completion claims its transaction in one statement: marks it used, once, if
     /// it is unused, unexpired and was started with `code_challenge`; the row when it did.
     /// `None` says nothing about why (the caller reads the row to tell).
+    ///
+    /// On PostgreSQL the claim does not wait for its log flush (`Flush::Later`): the seat's
+    /// commit, which waits, comes after it and flushes it too; a server that dies before
+    /// leaves at worst a transaction the app may complete again, with nothing granted.
     pub async fn claim_activation_transaction(
         &self,
         id: &str,
         code_challenge: &str,
         now: i64,
     ) -> StoreResult<Option<TransactionRow>> {
+        let flush = match self {
+            Db::Postgres(_) => Flush::Later.pg_condition(),
+            Db::Sqlite(_) => "true",
+        };
         let sql = format!(
             "update activation_transactions set used_at = $2 where id = $1 and used_at is null \
-             and expires_at > $2 and code_challenge = $3 returning {TXN_COLUMNS}"
+             and expires_at > $2 and code_challenge = $3 and {flush} returning {TXN_COLUMNS}"
         );
         Ok(with_writer!(self, |p| {
             sqlx::query_as::<_, TransactionRow>(&sql)

@@ -265,6 +265,31 @@ impl Db {
     }
 }
 
+/// Whether a commit waits for its write-ahead log to be flushed (PostgreSQL; SQLite's
+/// commits never wait for a sync, see `connect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flush {
+    /// Durable once the call returns: the default.
+    Wait,
+    /// Committed without waiting for the flush. Only for a write that a later, waiting commit
+    /// of the same flow makes durable anyway — a flush writes out all the log before its own
+    /// commit — and whose loss, should the server die before that, costs nothing but a retry.
+    Later,
+}
+
+impl Flush {
+    /// A condition for a PostgreSQL statement run in its own transaction: it holds, and with
+    /// `Later` it turns `synchronous_commit` off for that transaction only (`set_config` with
+    /// `is_local`, which lasts until the transaction ends; the commit record is written before
+    /// that). Nothing carries over to the connection's next statement (tested).
+    pub fn pg_condition(self) -> &'static str {
+        match self {
+            Flush::Wait => "true",
+            Flush::Later => "(select set_config('synchronous_commit', 'off', true)) = 'off'",
+        }
+    }
+}
+
 /// A new random id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -1,6 +1,6 @@
 //! `saml_requests`, `saml_replay`, `saml_attempts`: the server-side state of SAML sign-in.
 
-use super::{on_lane, with_pool, with_writer, Db, StoreResult};
+use super::{on_lane, with_pool, with_writer, Db, Flush, StoreResult};
 use sqlx::Connection as _;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -138,6 +138,7 @@ impl Db {
     /// names (once: only one caller flips `used_at`) and records the assertion ID in the replay
     /// cache. The two need no common transaction: either failing refuses the response, and what
     /// the other did then only makes the request or the assertion unusable, as it must be.
+    /// `flush`: see `Flush` (the desktop app's completion, whose seat commits later).
     pub async fn claim_and_remember(
         &self,
         business_id: &str,
@@ -145,25 +146,29 @@ impl Db {
         expires_at: i64,
         claim: Option<&str>,
         now: i64,
+        flush: Flush,
     ) -> StoreResult<Claimed> {
         // $1 business, $2 assertion, $3 now, $4 request (null: none to claim), $5 expiry
         let (claimed, fresh) = match self {
             Db::Postgres(_) => {
+                let sql = format!(
+                    "with claimed as (update saml_requests set used_at = $3 where id = $4 \
+                     and business_id = $1 and used_at is null and expires_at > $3 returning 1), \
+                     fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
+                     values ($1, $2, $5) on conflict do nothing returning 1) \
+                     select (select count(*) from claimed), (select count(*) from fresh) \
+                     where {}",
+                    flush.pg_condition()
+                );
                 let (claimed, fresh): (i64, i64) = with_writer!(self, |p| {
-                    sqlx::query_as(
-                        "with claimed as (update saml_requests set used_at = $3 where id = $4 \
-                         and business_id = $1 and used_at is null and expires_at > $3 returning 1), \
-                         fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
-                         values ($1, $2, $5) on conflict do nothing returning 1) \
-                         select (select count(*) from claimed), (select count(*) from fresh)",
-                    )
-                    .bind(business_id)
-                    .bind(assertion_id)
-                    .bind(now)
-                    .bind(claim)
-                    .bind(expires_at)
-                    .fetch_one(p)
-                    .await
+                    sqlx::query_as(&sql)
+                        .bind(business_id)
+                        .bind(assertion_id)
+                        .bind(now)
+                        .bind(claim)
+                        .bind(expires_at)
+                        .fetch_one(p)
+                        .await
                 })?;
                 (claimed > 0, fresh > 0)
             }

@@ -108,6 +108,41 @@ async fn a_connection_the_server_dropped_is_replaced() {
     t.db.ping().await.expect("a new connection serves");
 }
 
+/// `Flush::Later` spares its own statement's commit the wait for the log flush, and only that
+/// one: the connection's next statement waits again — otherwise every later commit on it (a
+/// sign-in, a seat) would silently lose its durability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_skips_the_flush_wait_leaves_the_connection_waiting() {
+    use seatgate::store::Flush;
+    let t = TestDb::new(Backend::Postgres).await;
+    let Db::Postgres(pg) = &t.db else {
+        panic!("postgres")
+    };
+    let mut lane = pg.get().await.expect("lane");
+    let setting = "select current_setting('synchronous_commit')";
+    let (during,): (String,) =
+        sqlx::query_as(&format!("{setting} where {}", Flush::Later.pg_condition()))
+            .fetch_one(&mut *lane)
+            .await
+            .expect("statement with Later");
+    assert_eq!(during, "off", "its own transaction does not wait");
+    let (after,): (String,) = sqlx::query_as(setting)
+        .fetch_one(&mut *lane)
+        .await
+        .expect("next statement");
+    assert_eq!(
+        after, "on",
+        "the next statement on the connection waits again"
+    );
+    let (waits,): (String,) =
+        sqlx::query_as(&format!("{setting} where {}", Flush::Wait.pg_condition()))
+            .fetch_one(&mut *lane)
+            .await
+            .expect("statement with Wait");
+    assert_eq!(waits, "on");
+    lane.settle(false);
+}
+
 /// A holder stopped between its BEGIN and the `Transaction` that would have rolled it back (a
 /// request cancelled at that point; here the transaction is forgotten, so no rollback is ever
 /// queued): the connection is left inside a transaction nobody owns. The next holder gets a
