@@ -746,9 +746,12 @@ async fn sign_in_at_once(
         .object_identifier()
         .map(str::trim)
         .filter(|o| !o.is_empty());
-    let Ok((by_object, by_email)) = state.db.sso_members(business_id, object_id, email).await
-    else {
-        return AtOnce::Declined;
+    let (by_object, by_email) = match state.db.sso_members(business_id, object_id, email).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "member lookup for a one-write sign-in failed");
+            return AtOnce::Declined;
+        }
     };
     let new_id;
     let (user_id, member) = match by_object.or(by_email) {

@@ -282,6 +282,8 @@ impl Flush {
     /// `Later` it turns `synchronous_commit` off for that transaction only (`set_config` with
     /// `is_local`, which lasts until the transaction ends; the commit record is written before
     /// that). Nothing carries over to the connection's next statement (tested).
+    /// Only for a statement that is its own transaction: inside an explicit one it would
+    /// spare the whole transaction's commit the wait.
     pub fn pg_condition(self) -> &'static str {
         match self {
             Flush::Wait => "true",

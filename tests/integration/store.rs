@@ -120,6 +120,11 @@ async fn a_commit_that_skips_the_flush_wait_leaves_the_connection_waiting() {
     };
     let mut lane = pg.get().await.expect("lane");
     let setting = "select current_setting('synchronous_commit')";
+    let (default,): (String,) = sqlx::query_as(setting)
+        .fetch_one(&mut *lane)
+        .await
+        .expect("the server's setting");
+    assert_ne!(default, "off", "the server's default waits for the flush");
     let (during,): (String,) =
         sqlx::query_as(&format!("{setting} where {}", Flush::Later.pg_condition()))
             .fetch_one(&mut *lane)
@@ -139,7 +144,7 @@ async fn a_commit_that_skips_the_flush_wait_leaves_the_connection_waiting() {
             .fetch_one(&mut *lane)
             .await
             .expect("statement with Wait");
-    assert_eq!(waits, "on");
+    assert_eq!(waits, default);
     lane.settle(false);
 }
 
@@ -194,7 +199,7 @@ async fn a_batch_of_sso_attempts_is_stored_as_given(backend: Backend) {
         detail: (i % 3 == 0).then(|| format!("got \"x\"\nwanted 'y' — Jürgen {i}")),
         name_id: (i % 4 != 3).then(|| format!("p{i}@example.com")),
         attributes: (i % 5 == 0).then(|| r#"{"groups":["a","b\\c"]}"#.to_string()),
-        raw_xml: Some(format!("<r i=\"{i}\">\u{1F511}</r>")),
+        raw_xml: (i % 7 != 6).then(|| format!("<r i=\"{i}\">\u{1F511}</r>")),
     };
     for size in [1_i64, 3, 256] {
         let base = size * 1000;
