@@ -68,6 +68,39 @@ pub struct SamlAttemptRow {
     pub raw_xml: Option<String>,
 }
 
+/// The claim of a pending request and the replay-cache entry of an assertion, the start of
+/// every post-validation write (`claim_and_remember`, `sign_in_at_once`). Parameters: $1
+/// business, $2 assertion, $3 now, $4 request (null: none to claim), $5 replay expiry. The
+/// assertion is remembered only when the request was claimed (or there was none): a response
+/// whose request was used meanwhile is refused, and can answer no other.
+/// PostgreSQL: the CTEs `claimed` and `fresh`.
+const CLAIM_PG: &str = "with claimed as (update saml_requests set used_at = $3 \
+    where id = $4 and business_id = $1 and used_at is null and expires_at > $3 \
+    returning 1), \
+    fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
+    select $1, $2, $5 where $4::text is null or exists (select 1 from claimed) \
+    on conflict do nothing returning 1)";
+/// SQLite: rows 'claimed' and 'fresh' when they changed one; each later statement runs only
+/// if the one before it changed a row.
+const CLAIM_SQLITE: &str = "update saml_requests set used_at = $3 where id = $4 \
+    and business_id = $1 and used_at is null and expires_at > $3 returning 'claimed'; \
+    insert into saml_replay (business_id, assertion_id, expires_at) \
+    select $1, $2, $5 where $4 is null or changes() = 1 \
+    on conflict do nothing returning 'fresh'";
+
+impl Claimed {
+    /// What the claim's two counts mean; `claim_given`: a request was named.
+    fn of(claim_given: bool, claimed: bool, fresh: bool) -> Claimed {
+        if claim_given && !claimed {
+            Claimed::RequestUsed
+        } else if !fresh {
+            Claimed::Replay
+        } else {
+            Claimed::Fresh
+        }
+    }
+}
+
 impl Db {
     pub async fn insert_saml_request(&self, row: &SamlRequestRow, now: i64) -> StoreResult<()> {
         with_writer!(self, |p| {
@@ -152,12 +185,8 @@ impl Db {
         let (claimed, fresh) = match self {
             Db::Postgres(_) => {
                 let sql = format!(
-                    "with claimed as (update saml_requests set used_at = $3 where id = $4 \
-                     and business_id = $1 and used_at is null and expires_at > $3 returning 1), \
-                     fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
-                     values ($1, $2, $5) on conflict do nothing returning 1) \
-                     select (select count(*) from claimed), (select count(*) from fresh) \
-                     where {}",
+                    "{CLAIM_PG} select (select count(*) from claimed), \
+                     (select count(*) from fresh) where {}",
                     flush.pg_condition()
                 );
                 let (claimed, fresh): (i64, i64) = with_writer!(self, |p| {
@@ -176,19 +205,14 @@ impl Db {
             // when it changed one
             Db::Sqlite(_) => {
                 let rows: Vec<(String,)> = with_writer!(self, |p| {
-                    sqlx::query_as(
-                        "update saml_requests set used_at = $3 where id = $4 and business_id = $1 \
-                         and used_at is null and expires_at > $3 returning 'claimed'; \
-                         insert into saml_replay (business_id, assertion_id, expires_at) \
-                         values ($1, $2, $5) on conflict do nothing returning 'fresh'",
-                    )
-                    .bind(business_id)
-                    .bind(assertion_id)
-                    .bind(now)
-                    .bind(claim)
-                    .bind(expires_at)
-                    .fetch_all(p)
-                    .await
+                    sqlx::query_as(CLAIM_SQLITE)
+                        .bind(business_id)
+                        .bind(assertion_id)
+                        .bind(now)
+                        .bind(claim)
+                        .bind(expires_at)
+                        .fetch_all(p)
+                        .await
                 })?;
                 (
                     rows.iter().any(|(r,)| r == "claimed"),
@@ -196,13 +220,7 @@ impl Db {
                 )
             }
         };
-        Ok(if claim.is_some() && !claimed {
-            Claimed::RequestUsed
-        } else if !fresh {
-            Claimed::Replay
-        } else {
-            Claimed::Fresh
-        })
+        Ok(Claimed::of(claim.is_some(), claimed, fresh))
     }
 
     /// A sign-in whose reads are done, written in one round trip (one commit on PostgreSQL,
@@ -216,31 +234,19 @@ impl Db {
         // $1 business, $2 assertion, $3 now, $4 request (null: none to claim), $5 replay
         // expiry, $6 user, $7 session hash, $8 session expiry; first sight: $9 email,
         // $10 email_lc, $11 role, $12 object id
-        const CLAIM_PG: &str = "with claimed as (update saml_requests set used_at = $3 \
-            where id = $4 and business_id = $1 and used_at is null and expires_at > $3 \
-            returning 1), \
-            fresh as (insert into saml_replay (business_id, assertion_id, expires_at) \
-            select $1, $2, $5 where $4::text is null or exists (select 1 from claimed) \
-            on conflict do nothing returning 1), ";
         const SESSION_COLUMNS: &str =
             "sessions (token_hash, user_id, workspace, created_at, last_seen_at, expires_at)";
         const COUNTS_PG: &str = " select (select count(*) from claimed), \
             (select count(*) from fresh), (select count(*) from opened)";
-        // SQLite: each statement runs only if the one before it changed a row
-        const CLAIM_SQLITE: &str = "update saml_requests set used_at = $3 where id = $4 \
-            and business_id = $1 and used_at is null and expires_at > $3 returning 'claimed'; \
-            insert into saml_replay (business_id, assertion_id, expires_at) \
-            select $1, $2, $5 where $4 is null or changes() = 1 \
-            on conflict do nothing returning 'fresh'; ";
         let sql = match (self, &w.member) {
             (Db::Postgres(_), SignInMember::Known) => format!(
-                "{CLAIM_PG}stamped as (update users set last_sign_in_at = $3 where id = $6 \
+                "{CLAIM_PG}, stamped as (update users set last_sign_in_at = $3 where id = $6 \
                  and exists (select 1 from fresh) returning id), \
                  opened as (insert into {SESSION_COLUMNS} \
                  select $7, id, 'business', $3, $3, $8 from stamped returning 1){COUNTS_PG}"
             ),
             (Db::Postgres(_), SignInMember::New { .. }) => format!(
-                "{CLAIM_PG}u as (insert into users (id, email, email_lc, password_hash, \
+                "{CLAIM_PG}, u as (insert into users (id, email, email_lc, password_hash, \
                  email_verified_at, created_at, last_sign_in_at) \
                  select $6, $9, $10, '!sso', $3, $3, $3 where exists (select 1 from fresh) \
                  returning id), \
@@ -250,13 +256,13 @@ impl Db {
                  select $7, id, 'business', $3, $3, $8 from u returning 1){COUNTS_PG}"
             ),
             (Db::Sqlite(_), SignInMember::Known) => format!(
-                "{CLAIM_SQLITE}update users set last_sign_in_at = $3 where id = $6 \
+                "{CLAIM_SQLITE}; update users set last_sign_in_at = $3 where id = $6 \
                  and changes() = 1; \
                  insert into {SESSION_COLUMNS} select $7, $6, 'business', $3, $3, $8 \
                  where changes() = 1 returning 'opened'"
             ),
             (Db::Sqlite(_), SignInMember::New { .. }) => format!(
-                "{CLAIM_SQLITE}insert into users (id, email, email_lc, password_hash, \
+                "{CLAIM_SQLITE}; insert into users (id, email, email_lc, password_hash, \
                  email_verified_at, created_at, last_sign_in_at) \
                  select $6, $9, $10, '!sso', $3, $3, $3 where changes() = 1; \
                  insert into memberships (business_id, user_id, role, status, created_at, \
@@ -311,14 +317,7 @@ impl Db {
                 (has("claimed"), has("fresh"), has("opened"))
             }
         };
-        let outcome = if w.claim.is_some() && !claimed {
-            Claimed::RequestUsed
-        } else if !fresh {
-            Claimed::Replay
-        } else {
-            Claimed::Fresh
-        };
-        Ok((outcome, opened))
+        Ok((Claimed::of(w.claim.is_some(), claimed, fresh), opened))
     }
 
     /// Stores attempts `(business_id, attempt, expires_at)` in one transaction (the batched
