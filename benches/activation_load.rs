@@ -91,6 +91,7 @@ async fn run(
             .post_json("/scim/v2/Groups", body.to_string(), Some(&scim_token))
             .await;
         assert_eq!(status, 201, "{body}");
+        support::settle_statistics(url, &["scim_users", "scim_groups", "scim_group_members"]).await;
     }
     let challenge = seatgate::activation::s256(VERIFIER);
 

@@ -194,6 +194,24 @@ where
     });
 }
 
+/// On PostgreSQL, the statistics of `tables` as autovacuum leaves them a minute after a bulk
+/// load (`ANALYZE`). Tables filled in the last seconds still carry those of their empty
+/// creation (indexes of 0 tuples), with which the planner may take any index that starts with
+/// `business_id` for a lookup by name and read every row of the account, until autovacuum
+/// analyzes them; a deployment is past that a minute after provisioning. Only the tables the
+/// seeding filled: a table analyzed while empty would be planned as empty while the load
+/// fills it.
+pub async fn settle_statistics(url: &str, tables: &[&str]) {
+    use sqlx::Connection as _;
+    if url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("pg");
+        sqlx::query(&format!("analyze {}", tables.join(", ")))
+            .execute(&mut c)
+            .await
+            .expect("analyze");
+    }
+}
+
 /// SAML ready for `business`: the IdP's entity ID and certificate, the group mapping
 /// (SG-Admins/g-admins, SG-Desktop/g-desktop), and the integration active.
 pub async fn sso_ready(db: &Db, business: &str, idp_entity_id: &str, cert_der: &[u8], now: i64) {

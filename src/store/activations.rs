@@ -368,7 +368,7 @@ impl Db {
         let n = args.len();
         let lock = format!(
             "select id from license_keys where id in (select license_key_id from activations \
-             where revoked_at is null and ({filter})) or id = ${k} order by id for update",
+             where revoked_at is null and ({filter})) or id = ${k} order by id for no key update",
             k = n + 1
         );
         let revoke = format!(
@@ -381,10 +381,11 @@ impl Db {
              and not exists (select 1 from activations a where a.license_key_id = $1 \
              and a.user_id = $2 and a.revoked_at is null)";
         // On PostgreSQL a grant that commits between the locks and the revocation can add a
-        // device on a subscription not locked yet; freeing its seat then locks that row (the
-        // seat counter's trigger) after others, which can meet a grant locking in id order:
-        // PostgreSQL breaks such a deadlock by failing one side, and the revocation is simply
-        // run again.
+        // device on a subscription not locked yet, and freeing seats waits for their stripes
+        // (migration 0012), which grants in flight may hold: should that ever close a cycle,
+        // PostgreSQL breaks the deadlock by failing one side, and the revocation is simply
+        // run again. The subscriptions are locked FOR NO KEY UPDATE, so the foreign-key checks
+        // of grants in flight (FOR KEY SHARE) do not wait for them.
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -714,11 +715,14 @@ fn choose<'k>(keys: &'k [KeyCount], g: &GrantRequest<'_>) -> Result<(&'k KeyCoun
     Ok((key, held))
 }
 
-/// The seat grant on PostgreSQL: one call of `seatgate_grant` (migration 0011), all on the
-/// server, so no lock is held across a network round trip. A new seat is decided without the
-/// subscriptions' locks and counted under its subscription's lock as the last step; when
-/// others took the last seats meanwhile the server undoes it (SQLSTATE `SG001`) and the grant
-/// runs once more on the locking path (`seatgate_grant_seat`, 0008/0009), which decides alone.
+/// The seat grant on PostgreSQL: one call of `seatgate_grant` (migrations 0011, 0012), all on
+/// the server, so no lock is held across a network round trip. A new seat is decided without
+/// the subscriptions' locks and taken from one of the subscription's 16 seat stripes with
+/// room, skipping those that grants in flight hold, so grants of one subscription commit side
+/// by side; when every stripe with room is held, the server's locking path
+/// (`seatgate_grant_seat`) waits for one and decides alone. Should a seat insert still find
+/// its stripe full (SQLSTATE `SG001`, the stripes' own guard) the server undoes the statement
+/// and the grant runs once more on the locking path.
 /// So does a grant PostgreSQL broke a deadlock with (40P01: two first-seen people the IdP gave
 /// one object id, each waiting for the other's rows); the locking path then says why.
 async fn grant_seat_pg(p: &mut sqlx::PgConnection, g: &GrantRequest<'_>) -> StoreResult<Grant> {

@@ -18,10 +18,29 @@ pub struct LicenseKeyRow {
     pub seats_used: i64,
 }
 
-const SELECT: &str = "select k.id, k.key_hint, k.product, k.seats, k.expires_at, k.created_at, \
-     k.business_id, b.name as business_name, k.display_name, k.registered_at, \
-     k.seats_used \
-     from license_keys k left join business_accounts b on b.id = k.business_id";
+/// The subscriptions with their seats used: SQLite keeps the count in the subscription's row
+/// (migration 0008), PostgreSQL in its 16 seat stripes (0012).
+macro_rules! select_keys {
+    ($used:literal) => {
+        concat!(
+            "select k.id, k.key_hint, k.product, k.seats, k.expires_at, k.created_at, \
+             k.business_id, b.name as business_name, k.display_name, k.registered_at, ",
+            $used,
+            " as seats_used from license_keys k left join business_accounts b on b.id = k.business_id"
+        )
+    };
+}
+const SELECT_SQLITE: &str = select_keys!("k.seats_used");
+const SELECT_PG: &str = select_keys!(
+    "(select coalesce(sum(st.used), 0)::bigint from seat_stripes st where st.license_key_id = k.id)"
+);
+
+fn select(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => SELECT_SQLITE,
+        Db::Postgres(_) => SELECT_PG,
+    }
+}
 
 /// Where a registration puts the key.
 pub enum RegisterInto<'a> {
@@ -64,7 +83,7 @@ impl Db {
     }
 
     pub async fn license_keys(&self) -> StoreResult<Vec<LicenseKeyRow>> {
-        let sql = format!("{SELECT} order by k.created_at, k.id");
+        let sql = format!("{} order by k.created_at, k.id", select(self));
         Ok(with_pool!(self, |p| sqlx::query_as::<_, LicenseKeyRow>(
             &sql
         )
@@ -73,7 +92,7 @@ impl Db {
     }
 
     pub async fn license_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<LicenseKeyRow>> {
-        let sql = format!("{SELECT} where k.key_hash = $1");
+        let sql = format!("{} where k.key_hash = $1", select(self));
         Ok(with_pool!(self, |p| sqlx::query_as::<_, LicenseKeyRow>(
             &sql
         )
@@ -83,7 +102,10 @@ impl Db {
     }
 
     pub async fn subscriptions_of(&self, business_id: &str) -> StoreResult<Vec<LicenseKeyRow>> {
-        let sql = format!("{SELECT} where k.business_id = $1 order by k.registered_at, k.id");
+        let sql = format!(
+            "{} where k.business_id = $1 order by k.registered_at, k.id",
+            select(self)
+        );
         Ok(with_pool!(self, |p| sqlx::query_as::<_, LicenseKeyRow>(
             &sql
         )

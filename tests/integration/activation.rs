@@ -939,11 +939,11 @@ async fn sixty_four_concurrent_activations_get_exactly_fifty_seats(b: Backend) {
 }
 both!(sixty_four_concurrent_activations_get_exactly_fifty_seats);
 
-/// PostgreSQL decides a new seat without the subscriptions' locks and counts it under its
-/// subscription's lock as the last step. Here another grant holds the last seat, not yet
-/// committed, while this one decides: this one saw a free seat, finds the count over once it
-/// gets the lock, is undone, and runs again on the locking path, which refuses it. The seat is
-/// never given twice and nothing of the refused grant is kept.
+/// PostgreSQL decides a new seat without the subscriptions' locks and takes it from a seat
+/// stripe with room that no grant in flight holds. Here another grant holds the last seat,
+/// not yet committed, while this one decides: this one saw a free seat in its snapshot, finds
+/// the only stripe with room held, and goes to the locking path, which waits for that stripe
+/// and then refuses. The seat is never given twice and nothing of the refused grant is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
     use seatgate::store::activations::{Device, Grant, GrantRequest, NewMember};
@@ -1002,7 +1002,7 @@ async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
             .await
         }
     });
-    // this grant has decided and now waits for the subscription's row
+    // this grant has decided and now waits for the stripe the other grant holds
     let mut waiting = false;
     for _ in 0..250 {
         let (n,): (i64,) = sqlx::query_as(
@@ -1018,16 +1018,13 @@ async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(
-        waiting,
-        "the grant never waited for the subscription's lock"
-    );
+    assert!(waiting, "the grant never waited for the stripe");
     tx.commit().await.expect("the other grant commits");
     let outcome = grant.await.expect("task").expect("grant");
     assert_eq!(outcome, Grant::NoSeats);
     let (used, seats, rows): (i64, i64, i64) = sqlx::query_as(
-        "select lk.seats_used, lk.seats::bigint, \
-         (select count(*) from seat_assignments s where s.license_key_id = lk.id) \
+        "select (select sum(st.used) from seat_stripes st where st.license_key_id = lk.id)::bigint, \
+         lk.seats::bigint, (select count(*) from seat_assignments s where s.license_key_id = lk.id) \
          from license_keys lk where lk.id = $1",
     )
     .bind(&key)
@@ -1049,6 +1046,201 @@ async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
         .await
         .expect("db")
         .is_none());
+}
+
+/// PostgreSQL counts a subscription's seats in 16 stripes, so grants of one subscription do
+/// not queue behind each other's commits: while another grant holds a seat it has not
+/// committed yet, a second person's grant on the same subscription completes without waiting
+/// for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_of_one_subscription_do_not_wait_for_each_other() {
+    use seatgate::store::activations::{Device, Grant, GrantRequest, NewMember};
+    use sqlx::Connection as _;
+    let app = TestApp::new(Backend::Postgres).await;
+    let (mut admin, business) = active_account(&app).await;
+    let url = app.pg_url().expect("postgres");
+    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let (key, product, admin_id): (String, String, String) = sqlx::query_as(
+        "select lk.id, lk.product, m.user_id from license_keys lk \
+         join memberships m on m.business_id = lk.business_id where lk.business_id = $1",
+    )
+    .bind(&business)
+    .fetch_one(&mut other)
+    .await
+    .expect("subscription and admin");
+    sqlx::query("update license_keys set seats = 3 where id = $1")
+        .bind(&key)
+        .execute(&mut other)
+        .await
+        .expect("three seats");
+    // another grant holds a seat and has not committed yet
+    let mut tx = other.begin().await.expect("begin");
+    sqlx::query(
+        "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, 0)",
+    )
+    .bind(&key)
+    .bind(&admin_id)
+    .execute(&mut *tx)
+    .await
+    .expect("the other grant's seat");
+    let email = format!("side@{DOMAIN}");
+    let request = GrantRequest {
+        business_id: &business,
+        product: &product,
+        user_id: "u-side",
+        device: Device {
+            id: "device-side",
+            name: "laptop",
+            os: "linux",
+        },
+        activation_id: "activation-side",
+        secret_hash: "hash",
+        device_limit: 3,
+        now: crate::support::T0,
+        new_member: Some(NewMember {
+            email: &email,
+            object_id: None,
+        }),
+    };
+    let grant = app.state.db.grant_seat(&request);
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), grant)
+        .await
+        .expect("the grant waited for the other grant's commit")
+        .expect("grant");
+    assert!(
+        matches!(&outcome, Grant::Granted { license_key_id, seat_was_held: false, .. } if *license_key_id == key),
+        "{outcome:?}"
+    );
+    tx.commit().await.expect("the other grant commits");
+    assert_eq!(seats_used(&mut admin).await, 2);
+}
+
+/// Seats given before the stripes (migration 0012) are dealt over them: the count stays, no
+/// stripe holds more than its share, and the subscription still gives exactly its seats —
+/// also after its seats are lowered below those given. Every insert, whatever its path, is
+/// held to that: the stripes refuse a seat past the subscription's seats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_given_before_the_stripes_still_count_and_none_is_given_past_the_seats() {
+    use sqlx::Connection as _;
+    let test_db = crate::support::TestDb::new(Backend::Postgres).await;
+    let url = test_db.pg_url().expect("postgres");
+    // a database of its own, migrated up to the seat counter (0011) first
+    let name = format!("seatgate_m_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let mut u = url::Url::parse(&url).expect("url");
+    u.set_path(&format!("/{name}"));
+    let mut c = sqlx::PgConnection::connect(u.as_str())
+        .await
+        .expect("connect");
+    let all = sqlx::migrate!("./migrations/postgres");
+    let mut before = sqlx::migrate!("./migrations/postgres");
+    before.migrations = all
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 11)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    assert!(
+        all.migrations.iter().any(|m| m.version == 12),
+        "the stripes' migration"
+    );
+    before.run(&mut c).await.expect("migrations up to 0011");
+    sqlx::query(
+        "insert into license_keys (id, key_hash, key_hint, product, seats, expires_at, created_at) \
+         values ('k1', 'h1', 'k1', 'pd', 20, null, 0)",
+    )
+    .execute(&mut c)
+    .await
+    .expect("subscription of 20 seats");
+    for i in 0..24 {
+        sqlx::query(
+            "insert into users (id, email, email_lc, password_hash, created_at) \
+             values ($1, $2, $2, '!', 0)",
+        )
+        .bind(format!("u{i:02}"))
+        .bind(format!("u{i:02}@example.com"))
+        .execute(&mut c)
+        .await
+        .expect("user");
+    }
+    for i in 0..18 {
+        sqlx::query(
+            "insert into seat_assignments (license_key_id, user_id, assigned_at) values ('k1', $1, $2)",
+        )
+        .bind(format!("u{i:02}"))
+        .bind(i as i64)
+        .execute(&mut c)
+        .await
+        .expect("seat");
+    }
+    all.run(&mut c).await.expect("migrations from 0012");
+    async fn stripes(c: &mut sqlx::PgConnection) -> (i64, i64, i64) {
+        sqlx::query_as(
+            "select sum(used)::bigint, sum(cap)::bigint, \
+             count(*) filter (where used > cap or used <> (select count(*) from seat_assignments s \
+               where s.license_key_id = st.license_key_id and s.stripe = st.stripe)) \
+             from seat_stripes st where license_key_id = 'k1'",
+        )
+        .fetch_one(c)
+        .await
+        .expect("stripes")
+    }
+    assert_eq!(
+        stripes(&mut c).await,
+        (18, 20, 0),
+        "used, seats, stripes out of line"
+    );
+    async fn take(c: &mut sqlx::PgConnection, user: &str) -> Result<(), String> {
+        sqlx::query(
+            "insert into seat_assignments (license_key_id, user_id, assigned_at) values ('k1', $1, 99)",
+        )
+        .bind(user)
+        .execute(c)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.as_database_error().and_then(|d| d.code()).unwrap_or_default().into_owned())
+    }
+    assert_eq!(take(&mut c, "u18").await, Ok(()));
+    assert_eq!(take(&mut c, "u19").await, Ok(()));
+    assert_eq!(
+        take(&mut c, "u20").await,
+        Err("SG001".to_string()),
+        "a 21st seat of 20"
+    );
+    assert_eq!(stripes(&mut c).await, (20, 20, 0));
+    // fewer seats than given: none is given until enough are freed
+    sqlx::query("update license_keys set seats = 10 where id = 'k1'")
+        .execute(&mut c)
+        .await
+        .expect("lower the seats");
+    sqlx::query("delete from seat_assignments where user_id in ('u00', 'u01', 'u02', 'u03', 'u04', 'u05', 'u06', 'u07', 'u08', 'u09')")
+        .execute(&mut c)
+        .await
+        .expect("free ten");
+    assert_eq!(
+        take(&mut c, "u20").await,
+        Err("SG001".to_string()),
+        "10 of 10 used"
+    );
+    sqlx::query("delete from users where id = 'u10'")
+        .execute(&mut c)
+        .await
+        .expect("a holder goes");
+    assert_eq!(take(&mut c, "u20").await, Ok(()), "9 of 10 used");
+    assert_eq!(take(&mut c, "u21").await, Err("SG001".to_string()));
+    let (used, seats, out_of_line) = stripes(&mut c).await;
+    assert_eq!((used, seats), (10, 10));
+    assert_eq!(out_of_line, 0);
+    c.close().await.ok();
+    sqlx::query(&format!("drop database {name} with (force)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop database");
 }
 
 async fn scim_deprovisioning_and_group_removal_revoke_devices_and_free_seats(b: Backend) {
