@@ -939,6 +939,76 @@ async fn sixty_four_concurrent_activations_get_exactly_fifty_seats(b: Backend) {
 }
 both!(sixty_four_concurrent_activations_get_exactly_fifty_seats);
 
+/// PostgreSQL: the account's subscription set to `seats` seats, and another grant's seat on it
+/// (the admin's) inserted in a transaction left open on the returned connection, to be ended
+/// with `commit`. Returns that connection, the subscription and its product.
+async fn uncommitted_seat(
+    app: &TestApp,
+    business: &str,
+    seats: i64,
+) -> (sqlx::PgConnection, String, String) {
+    use sqlx::Connection as _;
+    let url = app.pg_url().expect("postgres");
+    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let (key, product, admin_id): (String, String, String) = sqlx::query_as(
+        "select lk.id, lk.product, m.user_id from license_keys lk \
+         join memberships m on m.business_id = lk.business_id where lk.business_id = $1",
+    )
+    .bind(business)
+    .fetch_one(&mut other)
+    .await
+    .expect("subscription and admin");
+    sqlx::query("update license_keys set seats = $2 where id = $1")
+        .bind(&key)
+        .bind(seats)
+        .execute(&mut other)
+        .await
+        .expect("seats");
+    sqlx::Executor::execute(&mut other, "begin")
+        .await
+        .expect("begin");
+    sqlx::query(
+        "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, 0)",
+    )
+    .bind(&key)
+    .bind(&admin_id)
+    .execute(&mut other)
+    .await
+    .expect("the other grant's seat");
+    (other, key, product)
+}
+
+/// A first seat for `email`, a person seen for the first time, stored as user `user_id`, with
+/// activation `activation_id` on device `device_id`.
+fn first_seat<'a>(
+    business: &'a str,
+    product: &'a str,
+    user_id: &'a str,
+    device_id: &'a str,
+    activation_id: &'a str,
+    email: &'a str,
+) -> seatgate::store::activations::GrantRequest<'a> {
+    use seatgate::store::activations::{Device, GrantRequest, NewMember};
+    GrantRequest {
+        business_id: business,
+        product,
+        user_id,
+        device: Device {
+            id: device_id,
+            name: "laptop",
+            os: "linux",
+        },
+        activation_id,
+        secret_hash: "hash",
+        device_limit: 3,
+        now: crate::support::T0,
+        new_member: Some(NewMember {
+            email,
+            object_id: None,
+        }),
+    }
+}
+
 /// PostgreSQL decides a new seat without the subscriptions' locks and takes it from a seat
 /// stripe with room that no grant in flight holds. Here another grant holds the last seat,
 /// not yet committed, while this one decides: this one saw a free seat in its snapshot, finds
@@ -946,59 +1016,27 @@ both!(sixty_four_concurrent_activations_get_exactly_fifty_seats);
 /// and then refuses. The seat is never given twice and nothing of the refused grant is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
-    use seatgate::store::activations::{Device, Grant, GrantRequest, NewMember};
+    use seatgate::store::activations::Grant;
     use sqlx::Connection as _;
     let app = TestApp::new(Backend::Postgres).await;
     let (_admin, business) = active_account(&app).await;
     let url = app.pg_url().expect("postgres");
-    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
     let mut watch = sqlx::PgConnection::connect(&url).await.expect("connect");
-    let (key, product, admin_id): (String, String, String) = sqlx::query_as(
-        "select lk.id, lk.product, m.user_id from license_keys lk \
-         join memberships m on m.business_id = lk.business_id where lk.business_id = $1",
-    )
-    .bind(&business)
-    .fetch_one(&mut other)
-    .await
-    .expect("subscription and admin");
-    sqlx::query("update license_keys set seats = 1 where id = $1")
-        .bind(&key)
-        .execute(&mut other)
-        .await
-        .expect("one seat");
     // another grant takes the one seat and has not committed yet
-    let mut tx = other.begin().await.expect("begin");
-    sqlx::query(
-        "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, 0)",
-    )
-    .bind(&key)
-    .bind(&admin_id)
-    .execute(&mut *tx)
-    .await
-    .expect("the other grant's seat");
+    let (mut other, key, product) = uncommitted_seat(&app, &business, 1).await;
     let db = app.state.db.clone();
     let email = format!("late@{DOMAIN}");
     let grant = tokio::spawn({
         let email = email.clone();
         async move {
-            db.grant_seat(&GrantRequest {
-                business_id: &business,
-                product: &product,
-                user_id: "u-late",
-                device: Device {
-                    id: "device-late",
-                    name: "laptop",
-                    os: "linux",
-                },
-                activation_id: "activation-late",
-                secret_hash: "hash",
-                device_limit: 3,
-                now: crate::support::T0,
-                new_member: Some(NewMember {
-                    email: &email,
-                    object_id: None,
-                }),
-            })
+            db.grant_seat(&first_seat(
+                &business,
+                &product,
+                "u-late",
+                "device-late",
+                "activation-late",
+                &email,
+            ))
             .await
         }
     });
@@ -1019,7 +1057,9 @@ async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(waiting, "the grant never waited for the stripe");
-    tx.commit().await.expect("the other grant commits");
+    sqlx::Executor::execute(&mut other, "commit")
+        .await
+        .expect("the other grant commits");
     let outcome = grant.await.expect("task").expect("grant");
     assert_eq!(outcome, Grant::NoSeats);
     let (used, seats, rows): (i64, i64, i64) = sqlx::query_as(
@@ -1054,54 +1094,20 @@ async fn a_seat_taken_while_a_grant_decides_is_not_given_twice() {
 /// for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grants_of_one_subscription_do_not_wait_for_each_other() {
-    use seatgate::store::activations::{Device, Grant, GrantRequest, NewMember};
-    use sqlx::Connection as _;
+    use seatgate::store::activations::Grant;
     let app = TestApp::new(Backend::Postgres).await;
     let (mut admin, business) = active_account(&app).await;
-    let url = app.pg_url().expect("postgres");
-    let mut other = sqlx::PgConnection::connect(&url).await.expect("connect");
-    let (key, product, admin_id): (String, String, String) = sqlx::query_as(
-        "select lk.id, lk.product, m.user_id from license_keys lk \
-         join memberships m on m.business_id = lk.business_id where lk.business_id = $1",
-    )
-    .bind(&business)
-    .fetch_one(&mut other)
-    .await
-    .expect("subscription and admin");
-    sqlx::query("update license_keys set seats = 3 where id = $1")
-        .bind(&key)
-        .execute(&mut other)
-        .await
-        .expect("three seats");
     // another grant holds a seat and has not committed yet
-    let mut tx = other.begin().await.expect("begin");
-    sqlx::query(
-        "insert into seat_assignments (license_key_id, user_id, assigned_at) values ($1, $2, 0)",
-    )
-    .bind(&key)
-    .bind(&admin_id)
-    .execute(&mut *tx)
-    .await
-    .expect("the other grant's seat");
+    let (mut other, key, product) = uncommitted_seat(&app, &business, 3).await;
     let email = format!("side@{DOMAIN}");
-    let request = GrantRequest {
-        business_id: &business,
-        product: &product,
-        user_id: "u-side",
-        device: Device {
-            id: "device-side",
-            name: "laptop",
-            os: "linux",
-        },
-        activation_id: "activation-side",
-        secret_hash: "hash",
-        device_limit: 3,
-        now: crate::support::T0,
-        new_member: Some(NewMember {
-            email: &email,
-            object_id: None,
-        }),
-    };
+    let request = first_seat(
+        &business,
+        &product,
+        "u-side",
+        "device-side",
+        "activation-side",
+        &email,
+    );
     let grant = app.state.db.grant_seat(&request);
     let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), grant)
         .await
@@ -1111,7 +1117,9 @@ async fn grants_of_one_subscription_do_not_wait_for_each_other() {
         matches!(&outcome, Grant::Granted { license_key_id, seat_was_held: false, .. } if *license_key_id == key),
         "{outcome:?}"
     );
-    tx.commit().await.expect("the other grant commits");
+    sqlx::Executor::execute(&mut other, "commit")
+        .await
+        .expect("the other grant commits");
     assert_eq!(seats_used(&mut admin).await, 2);
 }
 
